@@ -1,0 +1,34 @@
+// Lint rules that matter for a proxy: no forgotten promises, no pure module reaching for I/O.
+import tseslint from 'typescript-eslint';
+
+const ioModules = ['node:net', 'node:http', 'node:https', 'node:child_process', 'node:fs', 'node:fs/promises',
+  'node:dgram', 'node:tls', 'undici', 'fastify', 'dockerode', 'consul', 'ws'];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'load-tests/**', 'eslint.config.js'] },
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
+      '@typescript-eslint/require-await': 'off',
+    },
+  },
+  {
+    // Pure folders: decisions only. Sockets, files, Docker and HTTP clients live in shells.
+    files: ['src/routing/**', 'src/balancing/**', 'src/model/**', 'src/health/thresholds*.ts', 'src/deploy/plan/**', 'src/autoscale/recommend*.ts', 'src/hosts/placement*.ts', 'src/proxy/headers.ts', 'src/proxy/normalize-path.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: ioModules.map((name) => ({ name, message: 'pure module: keep I/O in a shell' })) }],
+    },
+  },
+);

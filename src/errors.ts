@@ -1,0 +1,60 @@
+// One table of every error code dockmaster reports, with its HTTP status and meaning. Pure.
+
+export const ERROR_CODES = {
+  DM_ERR_CONFIG_INVALID: { status: 400, message: 'configuration is invalid' },
+  DM_ERR_CONFIG_READ: { status: 500, message: 'configuration could not be read' },
+  DM_ERR_ROUTE_NOT_FOUND: { status: 404, message: 'no route matches the request' },
+  DM_ERR_ROUTE_UNKNOWN: { status: 404, message: 'no route with that name' },
+  DM_ERR_PROXY_BAD_REQUEST: { status: 400, message: 'request refused before routing' },
+  DM_ERR_PROXY_NO_ENDPOINT: { status: 503, message: 'no healthy endpoint for the route' },
+  DM_ERR_PROXY_UPSTREAM_REFUSED: { status: 502, message: 'upstream refused the connection' },
+  DM_ERR_PROXY_UPSTREAM_RESET: { status: 502, message: 'upstream reset the connection' },
+  DM_ERR_PROXY_UPSTREAM_TIMEOUT: { status: 504, message: 'upstream did not answer in time' },
+  DM_ERR_PROXY_UPSTREAM_ERROR: { status: 502, message: 'upstream failed' },
+  DM_ERR_PROXY_SHUTTING_DOWN: { status: 503, message: 'gateway is shutting down' },
+  DM_ERR_ADMIN_UNAUTHORIZED: { status: 401, message: 'missing or wrong bearer token' },
+  DM_ERR_ADMIN_BAD_REQUEST: { status: 400, message: 'request body is invalid' },
+  DM_ERR_ADMIN_NOT_FOUND: { status: 404, message: 'not found' },
+  DM_ERR_ADMIN_UNSAFE_BIND: { status: 500, message: 'admin listener needs a token to bind beyond loopback' },
+  DM_ERR_CLI_USAGE: { status: 2, message: 'command line is invalid' },
+  DM_ERR_SERVICE_UNKNOWN: { status: 404, message: 'no service with that name' },
+  DM_ERR_RUNTIME_START: { status: 500, message: 'replica could not be started' },
+  DM_ERR_RUNTIME_IMAGE_MISSING: { status: 500, message: 'image is missing and cannot be pulled' },
+  DM_ERR_RUNTIME_UNAVAILABLE: { status: 503, message: 'runtime is not reachable' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An error with a stable code; `details` carries structured context (file, path, ...). */
+export class DockmasterError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message?: string, details?: unknown) {
+    super(message ?? ERROR_CODES[code].message);
+    this.name = 'DockmasterError';
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+    this.details = details;
+  }
+}
+
+/** One validation problem: the file, the JSON path of the bad field, and what is wrong. */
+export interface ConfigProblem {
+  readonly file: string;
+  readonly path: string;
+  readonly message: string;
+}
+
+export function formatProblems(problems: readonly ConfigProblem[]): string {
+  return problems.map((p) => `${p.file}: ${p.path || '/'}: ${p.message}`).join('\n');
+}
+
+export class ConfigError extends DockmasterError {
+  readonly problems: readonly ConfigProblem[];
+  constructor(problems: readonly ConfigProblem[]) {
+    super('DM_ERR_CONFIG_INVALID', `configuration rejected:\n${formatProblems(problems)}`, problems);
+    this.problems = problems;
+  }
+}
