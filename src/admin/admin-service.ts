@@ -1,0 +1,26 @@
+// What the admin API can do, as one interface; the fastify routes call only this. Pure types.
+import type { Registry } from 'prom-client';
+import type { ConfigProblem } from '../errors.js';
+import type { RouteSpec } from '../model/route.js';
+
+export type PutResult =
+  | { readonly ok: true; readonly created: boolean }
+  | { readonly ok: false; readonly problems: readonly ConfigProblem[] };
+
+/** Routes as the admin API sees them; implemented by the route store (config/route-store.ts). */
+export interface RoutesAdmin {
+  list(): readonly RouteSpec[];
+  get(name: string): RouteSpec | undefined;
+  /** Validates `body` as a whole route named `name` together with the rest of the set; on
+   * success it is persisted and served at once, on failure nothing changes. */
+  put(name: string, body: unknown): Promise<PutResult>;
+  /** False when no route has that name. */
+  delete(name: string): Promise<boolean>;
+}
+
+export interface AdminService {
+  readonly routes: RoutesAdmin;
+  readonly registry: Registry;
+  /** False once shutdown began or before the first config loaded: /readyz answers 503. */
+  isReady(): boolean;
+}
