@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+// The dockmaster command line: `serve` runs the gateway; other commands talk to its admin API. I/O.
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { App, DEFAULT_DRAIN_TIMEOUT_MS, type HostPort } from './app.js';
+import { ConfigError, DockmasterError } from './errors.js';
+import { readTokenFile } from './admin/token.js';
+import { createLogger } from './observability/logger.js';
+
+const USAGE = `usage: dockmaster <command> [options]
+
+commands:
+  serve [--config DIR] [--listen HOST:PORT] [--admin HOST:PORT] [--token-file FILE]
+        [--trusted-proxy CIDR]... [--drain-timeout-ms N] [--access-log]
+        runs the gateway (defaults: --config . --listen 127.0.0.1:8080 --admin 127.0.0.1:9090)
+
+environment:
+  DOCKMASTER_TOKEN      bearer token of the admin API
+  DOCKMASTER_LOG_LEVEL  pino level (default info)
+`;
+
+export function parseHostPort(value: string, flag: string): HostPort {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);
+  const port = Number(match?.[3]);
+  if (!match || !Number.isInteger(port) || port > 65535) {
+    throw new DockmasterError('DM_ERR_CLI_USAGE', `${flag}: expected HOST:PORT, got '${value}'`);
+  }
+  return { host: match[1] ?? (match[2] || '127.0.0.1'), port };
+}
+
+async function serve(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string', default: '.' },
+      listen: { type: 'string', default: '127.0.0.1:8080' },
+      admin: { type: 'string', default: '127.0.0.1:9090' },
+      'token-file': { type: 'string' },
+      'trusted-proxy': { type: 'string', multiple: true, default: [] },
+      'drain-timeout-ms': { type: 'string', default: String(DEFAULT_DRAIN_TIMEOUT_MS) },
+      'access-log': { type: 'boolean', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const drainTimeoutMs = Number(values['drain-timeout-ms']);
+  if (!Number.isInteger(drainTimeoutMs) || drainTimeoutMs < 0) {
+    throw new DockmasterError('DM_ERR_CLI_USAGE', `--drain-timeout-ms: expected a whole number of ms, got '${values['drain-timeout-ms']}'`);
+  }
+  const token = values['token-file'] ? await readTokenFile(values['token-file']) : process.env['DOCKMASTER_TOKEN'] || undefined;
+  const logger = createLogger();
+  const app = new App({
+    configDir: resolve(values.config),
+    listen: parseHostPort(values.listen, '--listen'),
+    admin: parseHostPort(values.admin, '--admin'),
+    token,
+    trustedProxies: values['trusted-proxy'],
+    drainTimeoutMs,
+    accessLog: values['access-log'],
+    logger,
+  });
+  await app.start();
+  return await new Promise<number>((done) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'signal received');
+      app.stop().then(
+        () => done(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          done(1);
+        },
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'serve':
+        return await serve(rest);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        process.stderr.write(`dockmaster: unknown command '${command}'\n${USAGE}`);
+        return 2;
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`dockmaster: ${error.message}\n`);
+      return 1;
+    }
+    if (error instanceof DockmasterError) {
+      process.stderr.write(`dockmaster: ${error.code}: ${error.message}\n`);
+      return error.code === 'DM_ERR_CLI_USAGE' ? 2 : 1;
+    }
+    if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`dockmaster: ${error.message}\n${USAGE}`);
+      return 2;
+    }
+    process.stderr.write(`dockmaster: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`dockmaster: ${String(error)}\n`);
+    process.exit(1);
+  },
+);

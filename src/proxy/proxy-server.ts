@@ -1,0 +1,490 @@
+// The proxy listener: reads the current routing table once per request, matches, picks an
+// endpoint, forwards through undici with retries and timeouts, and drains on shutdown. I/O.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import type { Dispatcher } from 'undici';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { RoutingTable } from '../model/routing-table.js';
+import { EMPTY_TABLE } from '../model/routing-table.js';
+import type { CompiledRoute } from '../model/route.js';
+import type { Endpoint } from '../model/endpoint.js';
+import type { Picker } from '../balancing/picker.js';
+import { createPicker } from '../balancing/create-picker.js';
+import { matchRoute, stripRoutePrefix } from '../routing/match-route.js';
+import { normalizeTarget } from './normalize-path.js';
+import { filterResponseHeaders, isIdempotent, prepareRequestHeaders, type PreparedRequest } from './headers.js';
+import { canonicalAddress, type PeerMatcher } from './trusted-proxies.js';
+import { classifyUpstreamError, type ClassifiedError } from './upstream-errors.js';
+import { DEFAULT_RETRY_BUDGET, retryAllowed, shouldRetry, type RetryBudgetPolicy } from './retry-policy.js';
+import { UpstreamPools } from './upstream-pools.js';
+import { LazyBody } from './lazy-body.js';
+import { sendError } from './error-response.js';
+import { handleUpgrade, type UpgradeTunnels } from './upgrade.js';
+import type { ErrorCode } from '../errors.js';
+
+export interface ProxyDeps {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly trustedProxies?: PeerMatcher;
+  readonly retryBudget?: RetryBudgetPolicy;
+  /** One log line per request when true. */
+  readonly accessLog?: boolean;
+  readonly random?: () => number;
+  readonly newRequestId?: () => string;
+  /** Idle keep-alive timeout of client connections. */
+  readonly clientKeepAliveMs?: number;
+}
+
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'CONNECT']);
+const STATUS_CLASS = ['1xx', '1xx', '2xx', '3xx', '4xx', '5xx'];
+
+/** What routing decided for a request, shared by plain requests and upgrades. */
+export interface Resolved {
+  readonly route: CompiledRoute;
+  readonly endpoints: readonly Endpoint[];
+  readonly picker: Picker;
+  readonly upstreamPath: string;
+  readonly prepared: PreparedRequest;
+}
+
+export type Resolution =
+  | { readonly ok: true; readonly value: Resolved }
+  | { readonly ok: false; readonly code: ErrorCode; readonly reason: string; readonly requestId: string | undefined };
+
+interface MetricChildren {
+  readonly count: { inc(): void };
+  readonly duration: { observe(value: number): void };
+}
+
+export class ProxyServer {
+  readonly server: Server;
+  readonly tunnels: UpgradeTunnels = { open: new Set<Socket>() };
+  readonly pools = new UpstreamPools();
+  private table: RoutingTable = EMPTY_TABLE;
+  private pickers = new Map<string, Picker>();
+  private readonly inFlightByEndpoint = new Map<string, number>();
+  private readonly metricCache = new Map<string, MetricChildren>();
+  private readonly inFlightGauges = new Map<string, { inc(): void; dec(): void }>();
+  requestsInFlight = 0;
+  retriesInFlight = 0;
+  private draining = false;
+  private idleWaiters: Array<() => void> = [];
+  readonly deps: Required<Omit<ProxyDeps, 'trustedProxies'>> & { trustedProxies: PeerMatcher };
+
+  constructor(deps: ProxyDeps) {
+    this.deps = {
+      logger: deps.logger,
+      metrics: deps.metrics,
+      trustedProxies: deps.trustedProxies ?? (() => false),
+      retryBudget: deps.retryBudget ?? DEFAULT_RETRY_BUDGET,
+      accessLog: deps.accessLog ?? false,
+      random: deps.random ?? Math.random,
+      newRequestId: deps.newRequestId ?? randomUUID,
+      clientKeepAliveMs: deps.clientKeepAliveMs ?? 5_000,
+    };
+    this.server = createServer({ keepAliveTimeout: this.deps.clientKeepAliveMs, requestTimeout: 0 }, (req, res) => {
+      this.handle(req, res);
+    });
+    this.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      handleUpgrade(this, req, socket, head);
+    });
+    this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+      this.deps.metrics.rejectedRequestsTotal.inc({ reason: 'bad_request' });
+      if (socket.writable && !socket.destroyed) {
+        const body = JSON.stringify({ error: { code: 'DM_ERR_PROXY_BAD_REQUEST', message: error.code ?? 'bad request' } });
+        socket.end(
+          `HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        );
+      }
+      socket.destroy();
+    });
+  }
+
+  /** Swaps the routing table atomically; requests already running keep the one they read. */
+  setTable(table: RoutingTable): void {
+    this.table = table;
+    this.pickers = new Map();
+    this.deps.metrics.routingTableVersion.set(table.version);
+    this.deps.metrics.routingRoutes.set(table.routes.length);
+    const origins = new Set<string>();
+    for (const pool of table.pools.values()) for (const e of pool.endpoints) origins.add(e.origin);
+    this.pools.retainOnly(origins);
+  }
+
+  currentTable(): RoutingTable {
+    return this.table;
+  }
+
+  /** Requests in flight to one endpoint (for least-request and draining). */
+  inFlight(endpointId: string): number {
+    return this.inFlightByEndpoint.get(endpointId) ?? 0;
+  }
+
+  isDraining(): boolean {
+    return this.draining;
+  }
+
+  async listen(host: string, port: number): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    return this.server.address() as AddressInfo;
+  }
+
+  /** Resolves the route, endpoints and upstream path of a request, or why it is refused. */
+  resolve(req: IncomingMessage, upgrade: boolean): Resolution {
+    const table = this.table;
+    const peer = canonicalAddress(req.socket.remoteAddress ?? '');
+    const prepared = prepareRequestHeaders(req.rawHeaders, {
+      peerAddress: peer,
+      peerTrusted: this.deps.trustedProxies(peer),
+      proto: 'http',
+      upgrade,
+      newRequestId: this.deps.newRequestId,
+    });
+    if (prepared.hostCount > 1) {
+      return { ok: false, code: 'DM_ERR_PROXY_BAD_REQUEST', reason: 'duplicate_host', requestId: prepared.requestId };
+    }
+    const target = normalizeTarget(req.url ?? '/');
+    if (!target.ok) return { ok: false, code: 'DM_ERR_PROXY_BAD_REQUEST', reason: 'bad_path', requestId: prepared.requestId };
+    let host = prepared.host;
+    if (target.authority !== undefined) {
+      host = target.authority;
+      const headers = prepared.headers;
+      for (let i = 0; i < headers.length; i += 2) if ((headers[i] as string).toLowerCase() === 'host') headers[i + 1] = host;
+    }
+    const route = matchRoute(table, host, target.path, req.headers);
+    if (route === undefined) return { ok: false, code: 'DM_ERR_ROUTE_NOT_FOUND', reason: 'not_found', requestId: prepared.requestId };
+    let picker = this.pickers.get(route.name);
+    if (picker === undefined) {
+      picker = createPicker(route.loadBalancer, { load: this, random: this.deps.random });
+      this.pickers.set(route.name, picker);
+    }
+    const path = route.stripPrefix ? stripRoutePrefix(route, target.path) : target.path;
+    return {
+      ok: true,
+      value: {
+        route,
+        endpoints: table.pools.get(route.poolKey)?.endpoints ?? [],
+        picker,
+        upstreamPath: path + target.query,
+        prepared,
+      },
+    };
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const resolution = this.resolve(req, false);
+    if (!resolution.ok) {
+      this.deps.metrics.rejectedRequestsTotal.inc({ reason: resolution.reason });
+      // A refused request may have a body we will not read: close rather than desync.
+      const close = this.draining || resolution.code === 'DM_ERR_PROXY_BAD_REQUEST';
+      sendError(res, resolution.code, resolution.requestId, close);
+      return;
+    }
+    new Forwarding(this, req, res, resolution.value).start();
+  }
+
+  // --- bookkeeping used by Forwarding -------------------------------------------------------
+
+  endpointStarted(id: string): void {
+    this.inFlightByEndpoint.set(id, (this.inFlightByEndpoint.get(id) ?? 0) + 1);
+  }
+
+  endpointFinished(id: string): void {
+    const n = (this.inFlightByEndpoint.get(id) ?? 1) - 1;
+    if (n <= 0) this.inFlightByEndpoint.delete(id);
+    else this.inFlightByEndpoint.set(id, n);
+  }
+
+  requestStarted(route: CompiledRoute): void {
+    this.requestsInFlight++;
+    this.inFlightGauge(route).inc();
+  }
+
+  requestFinished(route: CompiledRoute, method: string, status: number, seconds: number): void {
+    this.requestsInFlight--;
+    this.inFlightGauge(route).dec();
+    const m = KNOWN_METHODS.has(method) ? method : 'OTHER';
+    const statusClass = STATUS_CLASS[Math.floor(status / 100)] ?? '5xx';
+    const key = `${route.name}\0${m}\0${statusClass}`;
+    let children = this.metricCache.get(key);
+    if (children === undefined) {
+      const labels = { route: route.name, service: route.service ?? '', method: m, status_class: statusClass };
+      children = {
+        count: this.deps.metrics.requestsTotal.labels(labels),
+        duration: this.deps.metrics.requestDurationSeconds.labels(labels),
+      };
+      this.metricCache.set(key, children);
+    }
+    children.count.inc();
+    children.duration.observe(seconds);
+    if (this.requestsInFlight === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private inFlightGauge(route: CompiledRoute): { inc(): void; dec(): void } {
+    let gauge = this.inFlightGauges.get(route.name);
+    if (gauge === undefined) {
+      gauge = this.deps.metrics.inFlightRequests.labels({ route: route.name, service: route.service ?? '' });
+      this.inFlightGauges.set(route.name, gauge);
+    }
+    return gauge;
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, answer in-flight responses with `Connection: close`,
+   * close idle keep-alive sockets, wait for in-flight requests up to `drainTimeoutMs`, then
+   * close what is left (WebSocket tunnels included). Resolves true when everything drained.
+   */
+  async shutdown(drainTimeoutMs: number): Promise<boolean> {
+    this.draining = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    // Sockets that turn idle later are closed as their response ends (Connection: close).
+    const drained = await new Promise<boolean>((resolve) => {
+      if (this.requestsInFlight === 0 && this.tunnels.open.size === 0) {
+        resolve(true);
+        return;
+      }
+      const timer = setTimeout(() => resolve(false), drainTimeoutMs);
+      timer.unref();
+      const check = (): void => {
+        if (this.requestsInFlight === 0 && this.tunnels.open.size === 0) {
+          clearTimeout(timer);
+          resolve(true);
+        } else {
+          this.idleWaiters.push(check);
+        }
+      };
+      this.idleWaiters.push(check);
+      for (const socket of this.tunnels.open) socket.once('close', () => this.wakeIdleWaiters());
+    });
+    for (const socket of this.tunnels.open) socket.destroy();
+    this.server.closeAllConnections();
+    await closed;
+    await this.pools.destroy();
+    return drained;
+  }
+
+  wakeIdleWaiters(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+/** One client request through its attempts; also the undici handler of the current attempt. */
+class Forwarding implements Dispatcher.DispatchHandler {
+  private readonly proxy: ProxyServer;
+  private readonly req: IncomingMessage;
+  private readonly res: ServerResponse;
+  private readonly resolved: Resolved;
+  private readonly startMs = performance.now();
+  private readonly tried = new Set<string>();
+  private readonly idempotent: boolean;
+  private readonly hasBody: boolean;
+  private endpoint: Endpoint | undefined;
+  private body: LazyBody | undefined;
+  private abortAttempt: ((error: Error) => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private responseStarted = false;
+  private done = false;
+  private timedOut = false;
+  private isRetry = false;
+  private lastError: ClassifiedError | undefined;
+
+  constructor(proxy: ProxyServer, req: IncomingMessage, res: ServerResponse, resolved: Resolved) {
+    this.proxy = proxy;
+    this.req = req;
+    this.res = res;
+    this.resolved = resolved;
+    this.idempotent = isIdempotent(req.method ?? 'GET');
+    const length = req.headers['content-length'];
+    this.hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+  }
+
+  start(): void {
+    this.proxy.requestStarted(this.resolved.route);
+    this.timer = setTimeout(this.onTotalTimeout, this.resolved.route.timeouts.totalMs);
+    this.res.once('close', this.onClientClose);
+    this.attempt();
+  }
+
+  private attempt(): void {
+    const { route, endpoints, picker, prepared, upstreamPath } = this.resolved;
+    const endpoint = picker.pick(endpoints, this.tried);
+    if (endpoint === undefined) {
+      if (this.lastError !== undefined) this.fail(this.lastError);
+      else this.finishWithError('DM_ERR_PROXY_NO_ENDPOINT', 503);
+      return;
+    }
+    this.endpoint = endpoint;
+    this.tried.add(endpoint.id);
+    this.proxy.endpointStarted(endpoint.id);
+    this.body = this.hasBody ? new LazyBody(this.req) : undefined;
+    const dispatcher = this.proxy.pools.get(endpoint.origin, route.timeouts.connectMs);
+    dispatcher.dispatch(
+      {
+        origin: endpoint.origin,
+        path: upstreamPath,
+        method: (this.req.method ?? 'GET') as Dispatcher.HttpMethod,
+        headers: prepared.headers,
+        body: this.body ?? null,
+        headersTimeout: route.timeouts.responseHeadersMs,
+        bodyTimeout: route.timeouts.bodyIdleMs,
+        // A draining endpoint's connection is not reused after this request.
+        reset: endpoint.draining,
+      },
+      this,
+    );
+  }
+
+  // --- undici handler ---------------------------------------------------------------------
+
+  onConnect(abort: (error?: Error) => void): void {
+    if (this.done) {
+      abort(new Error('client went away'));
+      return;
+    }
+    this.abortAttempt = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    if (this.done) return false;
+    const headers = filterResponseHeaders(rawHeaders);
+    headers.push('x-request-id', this.resolved.prepared.requestId);
+    if (this.proxy.isDraining()) headers.push('connection', 'close');
+    this.responseStarted = true;
+    this.res.writeHead(statusCode, statusText || undefined, headers);
+    this.resumeUpstream = resume;
+    return true;
+  }
+
+  private resumeUpstream: (() => void) | undefined;
+  private readonly onDrain = (): void => {
+    this.resumeUpstream?.();
+  };
+
+  onData(chunk: Buffer): boolean {
+    if (this.done) return false;
+    if (this.res.write(chunk)) return true;
+    this.res.once('drain', this.onDrain);
+    return false;
+  }
+
+  onComplete(): void {
+    this.endAttempt();
+    if (this.done) return;
+    this.res.end();
+    this.finish(this.res.statusCode);
+  }
+
+  onError(error: Error): void {
+    this.endAttempt();
+    if (this.done) return;
+    const classified = this.timedOut ? classifyUpstreamError({ code: 'DM_TOTAL_TIMEOUT' }) : classifyUpstreamError(error);
+    const { route } = this.resolved;
+    const service = route.service ?? '';
+    this.proxy.deps.metrics.upstreamErrorsTotal.inc({ route: route.name, service, kind: classified.kind });
+    this.proxy.deps.logger.warn(
+      { route: route.name, endpoint: this.endpoint?.origin, kind: classified.kind, code: (error as NodeJS.ErrnoException).code, requestId: this.resolved.prepared.requestId, err: error.message },
+      'upstream attempt failed',
+    );
+    this.lastError = classified;
+    if (!this.timedOut && this.tried.size <= route.retries) {
+      const verdict = shouldRetry({
+        error: classified,
+        responseStarted: this.responseStarted,
+        bodyConsumed: this.body?.consumed ?? false,
+        idempotent: this.idempotent,
+      });
+      if (verdict.retry) {
+        if (retryAllowed(this.proxy.requestsInFlight, this.proxy.retriesInFlight, this.proxy.deps.retryBudget)) {
+          this.proxy.deps.metrics.retriesTotal.inc({ route: route.name, service, reason: verdict.reason });
+          if (!this.isRetry) {
+            this.isRetry = true;
+            this.proxy.retriesInFlight++;
+          }
+          this.attempt();
+          return;
+        }
+        this.proxy.deps.metrics.retryBudgetExhaustedTotal.inc({ route: route.name, service });
+      }
+    }
+    this.fail(classified);
+  }
+
+  // --- endings ------------------------------------------------------------------------------
+
+  private endAttempt(): void {
+    this.abortAttempt = undefined;
+    if (this.endpoint !== undefined) {
+      this.proxy.endpointFinished(this.endpoint.id);
+      this.endpoint = undefined;
+    }
+    if (this.body !== undefined && !this.body.destroyed) this.body.destroy();
+    this.body = undefined;
+  }
+
+  private fail(error: ClassifiedError): void {
+    if (this.responseStarted) {
+      // Bytes already went out: the client must see a truncated response, never a short 200.
+      this.finish(this.res.statusCode);
+      this.res.destroy();
+      return;
+    }
+    this.finishWithError(error.code, error.status);
+  }
+
+  private finishWithError(code: ErrorCode, status: number): void {
+    // The request body may be unread: close the connection rather than desync it.
+    const close = this.proxy.isDraining() || (this.hasBody && !this.req.readableEnded);
+    sendError(this.res, code, this.resolved.prepared.requestId, close, code === 'DM_ERR_PROXY_NO_ENDPOINT' ? ['retry-after', '1'] : [], status);
+    this.finish(status);
+  }
+
+  private finish(status: number): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.timer);
+    if (this.isRetry) this.proxy.retriesInFlight--;
+    const { route } = this.resolved;
+    const method = this.req.method ?? 'GET';
+    const seconds = (performance.now() - this.startMs) / 1000;
+    this.proxy.requestFinished(route, method, status, seconds);
+    if (this.proxy.deps.accessLog) {
+      this.proxy.deps.logger.info(
+        { route: route.name, method, path: this.resolved.upstreamPath, status, durationMs: Math.round(seconds * 1000), requestId: this.resolved.prepared.requestId },
+        'access',
+      );
+    }
+  }
+
+  private readonly onTotalTimeout = (): void => {
+    if (this.done) return;
+    this.timedOut = true;
+    if (this.abortAttempt !== undefined) {
+      this.abortAttempt(Object.assign(new Error('route timeout'), { code: 'DM_TOTAL_TIMEOUT' }));
+    } else {
+      this.fail(classifyUpstreamError({ code: 'DM_TOTAL_TIMEOUT' }));
+    }
+  };
+
+  private readonly onClientClose = (): void => {
+    if (this.done) return;
+    // The client went away before the response ended: abort upstream at once.
+    const abort = this.abortAttempt;
+    this.finish(499);
+    abort?.(new Error('client aborted'));
+  };
+}
