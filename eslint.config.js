@@ -26,7 +26,7 @@ export default tseslint.config(
   },
   {
     // Pure folders: decisions only. Sockets, files, Docker and HTTP clients live in shells.
-    files: ['src/routing/**', 'src/balancing/**', 'src/model/**', 'src/health/thresholds*.ts', 'src/deploy/plan/**', 'src/autoscale/recommend*.ts', 'src/hosts/placement*.ts', 'src/proxy/headers.ts', 'src/proxy/normalize-path.ts'],
+    files: ['src/routing/**', 'src/balancing/**', 'src/model/**', 'src/health/thresholds*.ts', 'src/deploy/plan/**', 'src/autoscale/recommend*.ts', 'src/hosts/placement*.ts', 'src/proxy/headers.ts', 'src/proxy/normalize-path.ts', 'src/proxy/retry-policy.ts', 'src/proxy/upstream-errors.ts', 'src/config/route-schema.ts', 'src/config/schema-problems.ts', 'src/config/check-route-set.ts', 'src/config/parse-yaml-documents.ts', 'src/config/yaml-document-edit.ts'],
     rules: {
       'no-restricted-imports': ['error', { paths: ioModules.map((name) => ({ name, message: 'pure module: keep I/O in a shell' })) }],
     },

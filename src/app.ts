@@ -101,7 +101,7 @@ export class App {
   async stop(drainTimeoutMs = this.options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS): Promise<boolean> {
     this.ready = false;
     this.logger.info({ drainTimeoutMs }, 'draining');
-    this.routes.close();
+    await this.routes.close();
     const drained = await this.proxy.shutdown(drainTimeoutMs);
     await this.admin?.close();
     this.logger.info({ drained }, 'stopped');

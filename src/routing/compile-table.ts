@@ -1,0 +1,131 @@
+// Compiles validated route specs and endpoint pools into an immutable RoutingTable, most specific
+// route first. Pure: no I/O, no clock.
+import type { Endpoint } from '../model/endpoint.js';
+import type { CompiledRoute, HostMatch, LoadBalancerKind, RouteSpec, RouteTimeouts } from '../model/route.js';
+import type { Pool, RoutingTable } from '../model/routing-table.js';
+import { primeMatchIndex } from './match-route.js';
+
+/** Defaults for fields a route may leave out; the route schema declares the same values. */
+export const DEFAULT_ROUTE_TIMEOUT_MS = 30_000;
+export const DEFAULT_ROUTE_RETRIES = 2;
+export const DEFAULT_LOAD_BALANCER: LoadBalancerKind = 'round-robin';
+export const DEFAULT_STRIP_PREFIX = false;
+export const DEFAULT_UPSTREAM_WEIGHT = 1;
+/** Connecting never needs long on a LAN; a dead address should fail over fast. */
+export const MAX_CONNECT_TIMEOUT_MS = 5_000;
+/** A body that stalls this long is treated as dead even when the total budget is larger. */
+export const MAX_BODY_IDLE_TIMEOUT_MS = 30_000;
+
+export function poolKeyForService(service: string): string {
+  return `service:${service}`;
+}
+
+export function poolKeyForRoute(route: string): string {
+  return `route:${route}`;
+}
+
+/** Derives the per-phase timeouts from a route's total budget. */
+export function routeTimeouts(totalMs: number): RouteTimeouts {
+  return Object.freeze({
+    connectMs: Math.min(MAX_CONNECT_TIMEOUT_MS, totalMs),
+    responseHeadersMs: totalMs,
+    bodyIdleMs: Math.min(totalMs, MAX_BODY_IDLE_TIMEOUT_MS),
+    totalMs,
+  });
+}
+
+/** Lower-cases a host pattern and drops one trailing dot; `*.x` becomes a `.x` suffix match. */
+export function compileHostMatch(host: string | undefined): HostMatch {
+  if (host === undefined || host === '' || host === '*') return { kind: 'any' };
+  let h = host.toLowerCase();
+  if (h.endsWith('.')) h = h.slice(0, -1);
+  if (h.startsWith('*.')) return { kind: 'wildcard', suffix: h.slice(1) };
+  return { kind: 'exact', host: h };
+}
+
+function hostRank(host: HostMatch): number {
+  return host.kind === 'exact' ? 0 : host.kind === 'wildcard' ? 1 : 2;
+}
+
+/** Negative when `a` must be tried before `b`: the order documented on RoutingTable.routes. */
+export function compareRouteSpecificity(a: CompiledRoute, b: CompiledRoute): number {
+  const rank = hostRank(a.host) - hostRank(b.host);
+  if (rank !== 0) return rank;
+  if (a.host.kind === 'wildcard' && b.host.kind === 'wildcard') {
+    const suffix = b.host.suffix.length - a.host.suffix.length;
+    if (suffix !== 0) return suffix;
+  }
+  const prefix = b.pathPrefix.length - a.pathPrefix.length;
+  if (prefix !== 0) return prefix;
+  const headers = b.headers.length - a.headers.length;
+  if (headers !== 0) return headers;
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+function staticEndpoints(spec: RouteSpec): readonly Endpoint[] {
+  const endpoints: Endpoint[] = [];
+  const seen = new Set<string>();
+  for (const upstream of spec.upstreams ?? []) {
+    const origin = new URL(upstream.url).origin;
+    // Validation refuses duplicates; a second one here would break endpoint identity, so skip it.
+    if (seen.has(origin)) continue;
+    seen.add(origin);
+    endpoints.push(
+      Object.freeze({
+        id: origin,
+        origin,
+        weight: upstream.weight ?? DEFAULT_UPSTREAM_WEIGHT,
+        source: 'static',
+        healthy: true,
+        draining: false,
+      }),
+    );
+  }
+  return Object.freeze(endpoints);
+}
+
+export function compileRoute(spec: RouteSpec): CompiledRoute {
+  const headers = Object.entries(spec.match.headers ?? {})
+    .map(([name, value]) => Object.freeze([name.toLowerCase(), value] as const))
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return Object.freeze({
+    name: spec.name,
+    host: Object.freeze(compileHostMatch(spec.match.host)),
+    pathPrefix: spec.match.pathPrefix ?? '/',
+    headers: Object.freeze(headers),
+    poolKey: spec.service !== undefined ? poolKeyForService(spec.service) : poolKeyForRoute(spec.name),
+    service: spec.service,
+    stripPrefix: spec.stripPrefix ?? DEFAULT_STRIP_PREFIX,
+    timeouts: routeTimeouts(spec.timeoutMs ?? DEFAULT_ROUTE_TIMEOUT_MS),
+    retries: spec.retries ?? DEFAULT_ROUTE_RETRIES,
+    loadBalancer: spec.loadBalancer ?? DEFAULT_LOAD_BALANCER,
+  });
+}
+
+/**
+ * Builds a table from specs that already passed validation (validateRouteSpec and
+ * checkRouteSet). Static upstreams become the pool `route:NAME`; a `service` route points at
+ * `service:NAME`, filled from `serviceEndpoints` (an empty pool until the service has some).
+ */
+export function compileTable(
+  specs: readonly RouteSpec[],
+  serviceEndpoints: ReadonlyMap<string, readonly Endpoint[]>,
+  version: number,
+): RoutingTable {
+  const routes = specs.map(compileRoute).sort(compareRouteSpecificity);
+  const pools = new Map<string, Pool>();
+  for (const spec of specs) {
+    if (spec.service !== undefined) {
+      const key = poolKeyForService(spec.service);
+      if (!pools.has(key)) {
+        pools.set(key, Object.freeze({ key, endpoints: Object.freeze([...(serviceEndpoints.get(spec.service) ?? [])]) }));
+      }
+    } else {
+      const key = poolKeyForRoute(spec.name);
+      pools.set(key, Object.freeze({ key, endpoints: staticEndpoints(spec) }));
+    }
+  }
+  const table: RoutingTable = Object.freeze({ version, routes: Object.freeze(routes), pools });
+  primeMatchIndex(table);
+  return table;
+}
