@@ -63,7 +63,7 @@ export class ProxyServer {
   readonly tunnels: UpgradeTunnels = { open: new Set<Socket>() };
   readonly pools = new UpstreamPools();
   private table: RoutingTable = EMPTY_TABLE;
-  private pickers = new Map<string, Picker>();
+  private readonly pickers = new Map<string, Picker>();
   private readonly inFlightByEndpoint = new Map<string, number>();
   private readonly metricCache = new Map<string, MetricChildren>();
   private readonly inFlightGauges = new Map<string, { inc(): void; dec(): void }>();
@@ -105,7 +105,9 @@ export class ProxyServer {
   /** Swaps the routing table atomically; requests already running keep the one they read. */
   setTable(table: RoutingTable): void {
     this.table = table;
-    this.pickers = new Map();
+    // Pickers live per pool and policy across tables, so a weighted or round-robin sequence
+    // continues through endpoint changes; pools that are gone lose theirs.
+    for (const key of this.pickers.keys()) if (!table.pools.has(key.slice(0, key.lastIndexOf('|')))) this.pickers.delete(key);
     this.deps.metrics.routingTableVersion.set(table.version);
     this.deps.metrics.routingRoutes.set(table.routes.length);
     const origins = new Set<string>();
@@ -161,10 +163,11 @@ export class ProxyServer {
     }
     const route = matchRoute(table, host, target.path, req.headers);
     if (route === undefined) return { ok: false, code: 'DM_ERR_ROUTE_NOT_FOUND', reason: 'not_found', requestId: prepared.requestId };
-    let picker = this.pickers.get(route.name);
+    const pickerKey = `${route.poolKey}|${route.loadBalancer}`;
+    let picker = this.pickers.get(pickerKey);
     if (picker === undefined) {
       picker = createPicker(route.loadBalancer, { load: this, random: this.deps.random });
-      this.pickers.set(route.name, picker);
+      this.pickers.set(pickerKey, picker);
     }
     const path = route.stripPrefix ? stripRoutePrefix(route, target.path) : target.path;
     return {
