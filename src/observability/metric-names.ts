@@ -15,6 +15,11 @@ export const METRIC = {
   configLastReloadTimestampSeconds: 'dockmaster_config_last_reload_timestamp_seconds',
   routingTableVersion: 'dockmaster_routing_table_version',
   routingRoutes: 'dockmaster_routing_routes',
+  serviceReplicas: 'dockmaster_service_replicas',
+  serviceDesiredReplicas: 'dockmaster_service_desired_replicas',
+  replicaRestartsTotal: 'dockmaster_replica_restarts_total',
+  replicaStartFailuresTotal: 'dockmaster_replica_start_failures_total',
+  replicaHealthChangesTotal: 'dockmaster_replica_health_changes_total',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

@@ -24,6 +24,13 @@ export interface Metrics {
   readonly configLastReloadTimestampSeconds: Gauge;
   readonly routingTableVersion: Gauge;
   readonly routingRoutes: Gauge;
+  /** state: starting | ready | unhealthy | draining */
+  readonly serviceReplicas: Gauge<'service' | 'revision' | 'state'>;
+  readonly serviceDesiredReplicas: Gauge<'service'>;
+  readonly replicaRestartsTotal: Counter<'service'>;
+  readonly replicaStartFailuresTotal: Counter<'service'>;
+  /** to: healthy | unhealthy */
+  readonly replicaHealthChangesTotal: Counter<'service' | 'to'>;
 }
 
 /** Latency buckets in seconds: fine below 100 ms where a proxy lives, coarse up to a minute. */
@@ -113,6 +120,36 @@ export function createMetrics(registry: Registry): Metrics {
     routingRoutes: new Gauge({
       name: METRIC.routingRoutes,
       help: 'Routes in the routing table in use.',
+      registers,
+    }),
+    serviceReplicas: new Gauge({
+      name: METRIC.serviceReplicas,
+      help: 'Replicas of a service by revision and state (starting, ready, unhealthy, draining).',
+      labelNames: ['service', 'revision', 'state'],
+      registers,
+    }),
+    serviceDesiredReplicas: new Gauge({
+      name: METRIC.serviceDesiredReplicas,
+      help: 'Replicas a service should have.',
+      labelNames: ['service'],
+      registers,
+    }),
+    replicaRestartsTotal: new Counter({
+      name: METRIC.replicaRestartsTotal,
+      help: 'Replicas that exited unexpectedly and were replaced.',
+      labelNames: ['service'],
+      registers,
+    }),
+    replicaStartFailuresTotal: new Counter({
+      name: METRIC.replicaStartFailuresTotal,
+      help: 'Replica starts that failed (exited early, never opened its port, image missing).',
+      labelNames: ['service'],
+      registers,
+    }),
+    replicaHealthChangesTotal: new Counter({
+      name: METRIC.replicaHealthChangesTotal,
+      help: 'Replica health transitions, by the state entered.',
+      labelNames: ['service', 'to'],
       registers,
     }),
   };
