@@ -16,6 +16,10 @@ const HOP_BY_HOP = new Set([
 /** Request headers dockmaster sets itself; a client's copies are dropped or rewritten. */
 const REWRITTEN = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id', 'expect']);
 
+/** Headers that claim facts about the client or earlier proxies (RFC 7239 `Forwarded` and common
+ * variants). Frameworks trust them, so they pass only from trusted peers. */
+const CLIENT_CLAIMS = new Set(['forwarded', 'x-real-ip', 'x-forwarded-port', 'x-forwarded-prefix', 'x-forwarded-server', 'x-forwarded-ssl']);
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export interface ForwardContext {
@@ -29,6 +33,8 @@ export interface ForwardContext {
   readonly upgrade: boolean;
   /** Makes a request id when the client sent none (or an invalid one). */
   readonly newRequestId: () => string;
+  /** Authority of an absolute-form target: replaces Host (RFC 9112 3.2.2). */
+  readonly authority?: string | undefined;
 }
 
 export interface PreparedRequest {
@@ -80,10 +86,11 @@ export function prepareRequestHeaders(raw: readonly string[], ctx: ForwardContex
     const lower = name.toLowerCase();
     if (lower === 'host') {
       hostCount++;
-      host = value;
-      headers.push(name, value);
+      host = ctx.authority ?? value;
+      headers.push(name, host);
       continue;
     }
+    if (CLIENT_CLAIMS.has(lower) && !ctx.peerTrusted) continue;
     if (HOP_BY_HOP.has(lower)) {
       if (lower === 'te' && value.split(',').some((v) => v.trim().toLowerCase() === 'trailers')) teTrailers = true;
       if (lower === 'upgrade') upgradeValue = value;
@@ -115,7 +122,9 @@ export function prepareRequestHeaders(raw: readonly string[], ctx: ForwardContex
 
 /**
  * Filters upstream response headers (undici's raw Buffer pairs) for the client: drops the
- * hop-by-hop ones and those `Connection` names; framing is redone by the listener.
+ * hop-by-hop ones and those `Connection` names; framing is redone by the listener. An upstream
+ * `X-Request-Id` (often an echo of ours) is dropped too: the listener adds the request's own id,
+ * and the client must see exactly one.
  */
 export function filterResponseHeaders(raw: readonly (Buffer | string)[]): string[] {
   let named: Set<string> | undefined;
@@ -133,7 +142,7 @@ export function filterResponseHeaders(raw: readonly (Buffer | string)[]): string
   for (let i = 0; i < raw.length; i += 2) {
     const name = (raw[i] as Buffer | string).toString('latin1');
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || named?.has(lower)) continue;
+    if (HOP_BY_HOP.has(lower) || named?.has(lower) || lower === 'x-request-id') continue;
     out.push(name, (raw[i + 1] as Buffer | string).toString('latin1'));
   }
   return out;

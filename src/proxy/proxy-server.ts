@@ -143,24 +143,20 @@ export class ProxyServer {
   resolve(req: IncomingMessage, upgrade: boolean): Resolution {
     const table = this.table;
     const peer = canonicalAddress(req.socket.remoteAddress ?? '');
+    const target = normalizeTarget(req.url ?? '/');
     const prepared = prepareRequestHeaders(req.rawHeaders, {
       peerAddress: peer,
       peerTrusted: this.deps.trustedProxies(peer),
       proto: 'http',
       upgrade,
       newRequestId: this.deps.newRequestId,
+      authority: target.ok ? target.authority : undefined,
     });
     if (prepared.hostCount > 1) {
       return { ok: false, code: 'DM_ERR_PROXY_BAD_REQUEST', reason: 'duplicate_host', requestId: prepared.requestId };
     }
-    const target = normalizeTarget(req.url ?? '/');
     if (!target.ok) return { ok: false, code: 'DM_ERR_PROXY_BAD_REQUEST', reason: 'bad_path', requestId: prepared.requestId };
-    let host = prepared.host;
-    if (target.authority !== undefined) {
-      host = target.authority;
-      const headers = prepared.headers;
-      for (let i = 0; i < headers.length; i += 2) if ((headers[i] as string).toLowerCase() === 'host') headers[i + 1] = host;
-    }
+    const host = prepared.host;
     const route = matchRoute(table, host, target.path, req.headers);
     if (route === undefined) return { ok: false, code: 'DM_ERR_ROUTE_NOT_FOUND', reason: 'not_found', requestId: prepared.requestId };
     const pickerKey = `${route.poolKey}|${route.loadBalancer}`;

@@ -18,10 +18,39 @@ function refuse(socket: Socket, code: ErrorCode, status: number, requestId: stri
   );
 }
 
+const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
+
+/** Buffers the upstream's answer until its head is complete, then reports its status code. */
+function awaitSwitch(upstream: Socket, onHead: (status: number, buffered: Buffer) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const onData = (chunk: Buffer): void => {
+    chunks.push(chunk);
+    size += chunk.length;
+    const buffered = Buffer.concat(chunks);
+    if (buffered.indexOf('\r\n\r\n') === -1) {
+      if (size > MAX_RESPONSE_HEAD_BYTES) upstream.destroy();
+      return;
+    }
+    upstream.off('data', onData);
+    upstream.pause();
+    const match = /^HTTP\/1\.[01] (\d{3})/.exec(buffered.toString('latin1', 0, 16));
+    onHead(match ? Number(match[1]) : 502, buffered);
+  };
+  upstream.on('data', onData);
+}
+
 export function handleUpgrade(proxy: ProxyServer, req: IncomingMessage, socket: Socket, head: Buffer): void {
   socket.on('error', () => socket.destroy());
   if (proxy.isDraining()) {
     refuse(socket, 'DM_ERR_PROXY_SHUTTING_DOWN', 503, undefined);
+    return;
+  }
+  const length = req.headers['content-length'];
+  if (req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')) {
+    // An upgrade carries no body; one that claims to would desync the tunnel.
+    proxy.deps.metrics.rejectedRequestsTotal.inc({ reason: 'upgrade_with_body' });
+    refuse(socket, 'DM_ERR_PROXY_BAD_REQUEST', 400, undefined);
     return;
   }
   const resolution = proxy.resolve(req, true);
@@ -46,19 +75,35 @@ export function handleUpgrade(proxy: ProxyServer, req: IncomingMessage, socket: 
   upstream.once('connect', () => {
     connected = true;
     clearTimeout(connectTimer);
+    // `close` makes the upstream end the connection after a refusal (anything but 101), so no
+    // second request can ever ride this socket without being routed.
     let headText = `${req.method ?? 'GET'} ${upstreamPath} HTTP/1.1\r\n`;
     const h = prepared.headers;
-    for (let i = 0; i < h.length; i += 2) headText += `${h[i]}: ${h[i + 1]}\r\n`;
+    for (let i = 0; i < h.length; i += 2) {
+      headText += h[i] === 'connection' && h[i + 1] === 'upgrade' ? 'connection: upgrade, close\r\n' : `${h[i]}: ${h[i + 1]}\r\n`;
+    }
     upstream.write(`${headText}\r\n`);
-    if (head.length > 0) upstream.write(head);
     proxy.tunnels.open.add(socket);
     proxy.deps.metrics.openUpgrades.inc();
-    proxy.deps.metrics.upgradesTotal.inc({ ...labels, result: 'tunnelled' });
     proxy.endpointStarted(endpoint.id);
-    socket.pipe(upstream);
-    upstream.pipe(socket);
     socket.setNoDelay(true);
     upstream.setNoDelay(true);
+    awaitSwitch(upstream, (status, buffered) => {
+      socket.write(buffered);
+      if (status === 101) {
+        proxy.deps.metrics.upgradesTotal.inc({ ...labels, result: 'tunnelled' });
+        if (head.length > 0) upstream.write(head);
+        socket.pipe(upstream);
+        upstream.pipe(socket);
+      } else {
+        // Refused: relay the answer only; the client's further bytes are never forwarded.
+        proxy.deps.metrics.upgradesTotal.inc({ ...labels, result: 'refused' });
+        upstream.pipe(socket);
+        const refusalTimer = setTimeout(() => upstream.destroy(), route.timeouts.totalMs);
+        refusalTimer.unref();
+        upstream.once('close', () => clearTimeout(refusalTimer));
+      }
+    });
   });
   upstream.on('error', (error: NodeJS.ErrnoException) => {
     clearTimeout(connectTimer);

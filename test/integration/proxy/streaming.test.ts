@@ -67,7 +67,7 @@ describe('upgrade', () => {
     const wss = new WebSocketServer({ noServer: true });
     u.server.on('test-upgrade', (req, socket) => {
       wss.handleUpgrade(req, socket, Buffer.alloc(0), (ws) => {
-        ws.on('message', (data, isBinary) => ws.send(isBinary ? data : `echo:${data.toString()}`));
+        ws.on('message', (data: Buffer, isBinary) => ws.send(isBinary ? data : `echo:${data.toString()}`));
       });
     });
     cleanups.push(async () => wss.close());
@@ -76,7 +76,7 @@ describe('upgrade', () => {
 
     const ws = new WebSocket(`ws://127.0.0.1:${p.port}/ws/chat`, { headers: { 'X-Forwarded-For': '6.6.6.6' } });
     const messages: string[] = [];
-    ws.on('message', (data) => messages.push(String(data)));
+    ws.on('message', (data: Buffer) => messages.push(data.toString()));
     await new Promise<void>((resolve, reject) => {
       ws.once('open', resolve);
       ws.once('error', reject);

@@ -79,6 +79,20 @@ describe('prepareRequestHeaders', () => {
     expect(prepareRequestHeaders(['Host', 'a', 'host', 'b'], ctx).hostCount).toBe(2);
   });
 
+  it('drops Forwarded and similar client claims from untrusted peers only', () => {
+    const raw = ['Host', 'h', 'Forwarded', 'for=6.6.6.6', 'X-Real-IP', '6.6.6.6', 'X-Forwarded-Port', '443'];
+    const untrusted = toMap(prepareRequestHeaders(raw, ctx).headers);
+    expect([...untrusted.keys()].filter((k) => ['forwarded', 'x-real-ip', 'x-forwarded-port'].includes(k))).toEqual([]);
+    const trusted = toMap(prepareRequestHeaders(raw, { ...ctx, peerTrusted: true }).headers);
+    expect(trusted.get('forwarded')).toEqual(['for=6.6.6.6']);
+  });
+
+  it('uses the authority of an absolute-form target as Host and X-Forwarded-Host', () => {
+    const headers = toMap(prepareRequestHeaders(['Host', 'api.example'], { ...ctx, authority: 'admin.example' }).headers);
+    expect(headers.get('host')).toEqual(['admin.example']);
+    expect(headers.get('x-forwarded-host')).toEqual(['admin.example']);
+  });
+
   it('drops Expect, which the listener already answered', () => {
     expect(toMap(prepareRequestHeaders(['Host', 'h', 'Expect', '100-continue'], ctx).headers).has('expect')).toBe(false);
   });
@@ -90,6 +104,10 @@ describe('filterResponseHeaders', () => {
       (s) => Buffer.from(s),
     );
     expect(filterResponseHeaders(raw)).toEqual(['Content-Type', 'text/plain', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2']);
+  });
+
+  it("drops the upstream's X-Request-Id: the listener adds the request's own, exactly once", () => {
+    expect(filterResponseHeaders(['X-Request-Id', 'echo', 'A', 'b'].map((s) => Buffer.from(s)))).toEqual(['A', 'b']);
   });
 });
 
