@@ -24,9 +24,10 @@ export default tseslint.config(
       '@typescript-eslint/require-await': 'off',
     },
   },
+  { files: ['**/*.mjs'], ...tseslint.configs.disableTypeChecked },
   {
     // Pure folders: decisions only. Sockets, files, Docker and HTTP clients live in shells.
-    files: ['src/routing/**', 'src/balancing/**', 'src/model/**', 'src/health/thresholds*.ts', 'src/deploy/plan/**', 'src/autoscale/recommend*.ts', 'src/hosts/placement*.ts', 'src/proxy/headers.ts', 'src/proxy/normalize-path.ts', 'src/proxy/retry-policy.ts', 'src/proxy/upstream-errors.ts', 'src/config/route-schema.ts', 'src/config/schema-problems.ts', 'src/config/check-route-set.ts', 'src/config/parse-yaml-documents.ts', 'src/config/yaml-document-edit.ts'],
+    files: ['src/routing/**', 'src/balancing/**', 'src/model/**', 'src/health/thresholds*.ts', 'src/deploy/plan/**', 'src/autoscale/recommend*.ts', 'src/hosts/placement*.ts', 'src/proxy/headers.ts', 'src/proxy/normalize-path.ts', 'src/proxy/retry-policy.ts', 'src/proxy/upstream-errors.ts', 'src/config/route-schema.ts', 'src/config/schema-problems.ts', 'src/config/check-route-set.ts', 'src/config/parse-yaml-documents.ts', 'src/config/yaml-document-edit.ts', 'src/runtime/revision.ts', 'src/runtime/json-lines.ts', 'src/runtime/replica-env.ts', 'src/runtime/proc-net.ts', 'src/runtime/*/observe-*.ts', 'src/runtime/docker/docker-logs.ts', 'src/deploy/plan/**', 'src/endpoints/endpoint-set.ts', 'src/cli/format-status.ts'],
     rules: {
       'no-restricted-imports': ['error', { paths: ioModules.map((name) => ({ name, message: 'pure module: keep I/O in a shell' })) }],
     },
