@@ -1,0 +1,254 @@
+// The grafana/ folder: every dashboard query reads metrics and labels that dockmaster defines,
+// through the `${datasource}` variable; provisioning and the example prometheus.yml hold together.
+// Reads files; runs `promtool` (a child process, no sockets) when it is on PATH.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Histogram, Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { METRIC } from '../../../src/observability/metric-names.js';
+import { createMetrics } from '../../../src/observability/metrics.js';
+import {
+  allPanels,
+  type Dashboard,
+  dashboardQueries,
+  dataPanels,
+  type DataSourceRef,
+  groupingLabelsIn,
+  metricNamesIn,
+  selectorLabelsIn,
+  templateVariables,
+  variableQuery,
+  withVariablesFilled,
+} from './dashboard-queries.js';
+
+const GRAFANA_DIR = fileURLToPath(new URL('../../../grafana', import.meta.url));
+const DASHBOARDS_DIR = join(GRAFANA_DIR, 'dashboards');
+const PROMETHEUS_YML = join(GRAFANA_DIR, 'prometheus.yml');
+
+const DATASOURCE_VARIABLE = '${datasource}';
+
+const dashboards = readdirSync(DASHBOARDS_DIR)
+  .filter((file) => file.endsWith('.json'))
+  .sort()
+  .map((file) => ({ file, dashboard: JSON.parse(readFileSync(join(DASHBOARDS_DIR, file), 'utf8')) as Dashboard }));
+
+// What the code defines: the names in one table, the types and labels where they are registered.
+const definedNames = new Set<string>(Object.values(METRIC));
+const registry = new Registry();
+createMetrics(registry);
+
+function isHistogram(name: string): boolean {
+  return registry.getSingleMetric(name) instanceof Histogram;
+}
+
+/** Label names a metric carries, from its prom-client definition; histogram series add `le`. */
+function labelsOf(series: string): Set<string> | undefined {
+  const base = metricNamesIn(series, isHistogram)[0] ?? series;
+  const metric = registry.getSingleMetric(base);
+  if (metric === undefined) return undefined;
+  const labelNames: unknown = Reflect.get(metric, 'labelNames');
+  if (!Array.isArray(labelNames)) throw new Error(`prom-client no longer exposes labelNames on ${base}`);
+  const labels = new Set(labelNames.map(String));
+  if (series.endsWith('_bucket') && metric instanceof Histogram) labels.add('le');
+  return labels;
+}
+
+function usesDatasourceVariable(ref: DataSourceRef | string | null | undefined): boolean {
+  return typeof ref === 'string' ? ref === DATASOURCE_VARIABLE : ref?.uid === DATASOURCE_VARIABLE;
+}
+
+const promtoolPath = ((): string | undefined => {
+  const found = spawnSync('sh', ['-c', 'command -v promtool'], { encoding: 'utf8' });
+  return found.status === 0 && found.stdout.trim() !== '' ? found.stdout.trim() : undefined;
+})();
+const promtoolAvailable = promtoolPath !== undefined;
+if (!promtoolAvailable) {
+  console.warn('promtool is not on PATH: skipping the promtool checks of grafana/ (apt-get install -y prometheus; CI installs it)');
+}
+
+function promtool(args: readonly string[]): { status: number | null; output: string } {
+  const run = spawnSync(promtoolPath ?? 'promtool', args, { encoding: 'utf8', timeout: 20_000 });
+  return { status: run.status, output: `${run.stdout}${run.stderr}${run.error?.message ?? ''}` };
+}
+
+describe('the dashboard query reader', () => {
+  it.each([
+    ['a counter', 'rate(dockmaster_proxy_requests_total[5m])', ['dockmaster_proxy_requests_total']],
+    ['the buckets of a histogram, as the histogram', 'histogram_quantile(0.9, sum by (le) (rate(dockmaster_proxy_request_duration_seconds_bucket[5m])))', ['dockmaster_proxy_request_duration_seconds']],
+    ['_sum and _count of a histogram, once', 'dockmaster_proxy_request_duration_seconds_sum / dockmaster_proxy_request_duration_seconds_count', ['dockmaster_proxy_request_duration_seconds']],
+    ['a _count suffix on a counter, unchanged (so it is reported)', 'dockmaster_proxy_requests_total_count', ['dockmaster_proxy_requests_total_count']],
+    ['a query variable', 'label_values(dockmaster_proxy_requests_total{route=~"$route"}, service)', ['dockmaster_proxy_requests_total']],
+  ])('finds %s', (_case, expr, names) => {
+    expect(metricNamesIn(expr, isHistogram)).toEqual(names);
+  });
+
+  it('finds the labels of selectors and groupings', () => {
+    const expr = 'sum by (route, le) (rate(dockmaster_proxy_request_duration_seconds_bucket{route=~"$route", status_class!="2xx"}[5m]))';
+    expect(selectorLabelsIn(expr)).toEqual([{ series: 'dockmaster_proxy_request_duration_seconds_bucket', labels: ['route', 'status_class'] }]);
+    expect(groupingLabelsIn(expr)).toEqual(['le', 'route']);
+  });
+
+  it('fills Grafana variables in for a PromQL syntax check', () => {
+    expect(withVariablesFilled('rate(x{a=~"$route", b=~"${service}", c=~"[[rev]]"}[$__rate_interval])')).toBe('rate(x{a=~".*", b=~".*", c=~".*"}[5m])');
+  });
+});
+
+describe('grafana dashboards', () => {
+  it('are found in grafana/dashboards', () => {
+    expect(dashboards.map((d) => d.file)).toContain('dockmaster-overview.json');
+  });
+
+  describe.each(dashboards)('$file', ({ dashboard }) => {
+    const queries = dashboardQueries(dashboard);
+
+    it('is a schemaVersion 39 dashboard with a uid and unique panel ids', () => {
+      expect(dashboard.schemaVersion).toBe(39);
+      expect(dashboard.uid).toMatch(/^[a-z0-9-]{1,40}$/);
+      const ids = allPanels(dashboard).map((panel) => panel.id);
+      expect(ids.every((id) => typeof id === 'number')).toBe(true);
+      expect(new Set(ids).size).toBe(ids.length);
+    });
+
+    it('has a Prometheus datasource variable named datasource', () => {
+      const variable = templateVariables(dashboard).find((v) => v.name === 'datasource');
+      expect(variable).toMatchObject({ type: 'datasource', query: 'prometheus' });
+    });
+
+    it('reads every panel, every target and every query variable through ${datasource}', () => {
+      const panels = dataPanels(dashboard);
+      expect(panels.length).toBeGreaterThan(0);
+      const offenders: string[] = [];
+      for (const panel of panels) {
+        const title = panel.title ?? String(panel.id);
+        if (!usesDatasourceVariable(panel.datasource)) offenders.push(`panel "${title}"`);
+        if ((panel.targets ?? []).length === 0) offenders.push(`panel "${title}" has no query`);
+        for (const target of panel.targets ?? []) {
+          if (target.datasource !== undefined && !usesDatasourceVariable(target.datasource)) offenders.push(`panel "${title}" target ${target.refId ?? '?'}`);
+        }
+      }
+      for (const variable of templateVariables(dashboard).filter((v) => v.type === 'query')) {
+        if (!usesDatasourceVariable(variable.datasource)) offenders.push(`variable $${variable.name ?? '?'}`);
+      }
+      expect(offenders).toEqual([]);
+    });
+
+    it('queries only metrics defined in src/observability/metric-names.ts', () => {
+      expect(queries.length).toBeGreaterThan(0);
+      const problems: string[] = [];
+      for (const query of queries) {
+        const names = metricNamesIn(query.expr, isHistogram);
+        if (names.length === 0) problems.push(`${query.where} reads no dockmaster metric: ${query.expr}`);
+        for (const name of names) {
+          if (!definedNames.has(name)) problems.push(`${query.where} reads ${name}, which METRIC does not define`);
+        }
+      }
+      expect(problems).toEqual([]);
+    });
+
+    it('matches and groups only by labels those metrics carry', () => {
+      const problems: string[] = [];
+      for (const query of queries) {
+        const carried = new Set<string>();
+        for (const { series, labels } of selectorLabelsIn(query.expr)) {
+          const known = labelsOf(series);
+          if (known === undefined) {
+            problems.push(`${query.where}: ${series} is not registered by createMetrics, so its labels cannot be checked`);
+            continue;
+          }
+          for (const label of labels) if (!known.has(label)) problems.push(`${query.where}: ${series} has no label ${label}`);
+        }
+        for (const name of metricNamesIn(query.expr, isHistogram)) {
+          for (const label of labelsOf(`${name}${isHistogram(name) ? '_bucket' : ''}`) ?? []) carried.add(label);
+        }
+        for (const label of groupingLabelsIn(query.expr)) {
+          if (!carried.has(label)) problems.push(`${query.where} groups by ${label}, which none of its metrics carries`);
+        }
+        if (query.kind === 'variable') {
+          const label = /,\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\)\s*$/.exec(query.expr)?.[1];
+          if (label === undefined || !carried.has(label)) problems.push(`${query.where} lists values of ${label ?? '?'}, which its metric does not carry`);
+        }
+      }
+      expect(problems).toEqual([]);
+    });
+  });
+
+  it('offer route and service variables listing the label values of the request counter', () => {
+    const overview = dashboards.find((d) => d.file === 'dockmaster-overview.json')?.dashboard;
+    const variables = templateVariables(overview ?? {});
+    for (const name of ['route', 'service']) {
+      const variable = variables.find((v) => v.name === name);
+      expect(variable?.type).toBe('query');
+      expect(variableQuery(variable ?? {})).toMatch(new RegExp(`^label_values\\(${METRIC.proxyRequestsTotal}\\b.*,\\s*${name}\\)$`));
+    }
+  });
+});
+
+describe('grafana provisioning', () => {
+  it('provisions a Prometheus datasource', () => {
+    const file = parseYaml(readFileSync(join(GRAFANA_DIR, 'provisioning/datasources/dockmaster.yaml'), 'utf8'));
+    expect(file).toMatchObject({ apiVersion: 1, datasources: [{ type: 'prometheus', access: 'proxy', url: 'http://127.0.0.1:9091' }] });
+  });
+
+  it('provisions the dashboards folder through a file provider', () => {
+    const file = parseYaml(readFileSync(join(GRAFANA_DIR, 'provisioning/dashboards/dockmaster.yaml'), 'utf8'));
+    expect(file).toMatchObject({ apiVersion: 1, providers: [{ type: 'file' }] });
+    expect(file.providers[0].options.path).toMatch(/\/dashboards$/);
+  });
+
+  it('has prometheus.yml scrape the admin listener at 127.0.0.1:9090/metrics', () => {
+    const config = parseYaml(readFileSync(PROMETHEUS_YML, 'utf8'));
+    expect(config.scrape_configs).toMatchObject([{ job_name: 'dockmaster', metrics_path: '/metrics', static_configs: [{ targets: ['127.0.0.1:9090'] }] }]);
+  });
+});
+
+describe('promtool', () => {
+  it.skipIf(!promtoolAvailable)('accepts the example prometheus.yml', () => {
+    const run = promtool(['check', 'config', PROMETHEUS_YML]);
+    expect(run.output).toContain('SUCCESS');
+    expect(run.status).toBe(0);
+  });
+
+  it.skipIf(!promtoolAvailable)('accepts it with the commented bearer-token block uncommented', () => {
+    const lines = readFileSync(PROMETHEUS_YML, 'utf8').split('\n');
+    const start = lines.findIndex((line) => line.trim() === '# authorization:');
+    expect(start).toBeGreaterThan(0);
+    const dir = mkdtempSync(join(tmpdir(), 'dockmaster-promtool-'));
+    try {
+      const tokenFile = join(dir, 'token');
+      writeFileSync(tokenFile, 'example-token\n', { mode: 0o600 });
+      const uncommented = [...lines.slice(0, start), ...lines.slice(start).map((line) => line.replace(/^(\s*)# /, '$1'))].join('\n');
+      expect(uncommented).toContain('credentials_file: /etc/prometheus/dockmaster-token');
+      const configFile = join(dir, 'prometheus.yml');
+      writeFileSync(configFile, uncommented.replace('/etc/prometheus/dockmaster-token', tokenFile));
+      expect(parseYaml(uncommented).scrape_configs[0].authorization).toEqual({ type: 'Bearer', credentials_file: '/etc/prometheus/dockmaster-token' });
+      const run = promtool(['check', 'config', configFile]);
+      expect(run.status, run.output).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!promtoolAvailable)('parses every dashboard query as PromQL', () => {
+    const rules = dashboards.flatMap(({ file, dashboard }) =>
+      dashboardQueries(dashboard)
+        .filter((query) => query.kind === 'promql')
+        .map((query) => ({ file, where: query.where, expr: withVariablesFilled(query.expr) })),
+    );
+    expect(rules.length).toBeGreaterThan(0);
+    const dir = mkdtempSync(join(tmpdir(), 'dockmaster-promtool-'));
+    try {
+      const rulesFile = join(dir, 'dashboard-queries.yml');
+      const groups = [{ name: 'dashboard-queries', rules: rules.map((rule, i) => ({ record: `dashboard_query_${i}`, expr: rule.expr })) }];
+      writeFileSync(rulesFile, stringifyYaml({ groups }));
+      const run = promtool(['check', 'rules', rulesFile]);
+      const legend = rules.map((rule, i) => `dashboard_query_${i}: ${rule.file} ${rule.where}`).join('\n');
+      expect(run.status, `${run.output}\n${legend}`).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
