@@ -6,6 +6,12 @@ import { App, DEFAULT_DRAIN_TIMEOUT_MS, type HostPort } from './app.js';
 import { ConfigError, DockmasterError } from './errors.js';
 import { readTokenFile } from './admin/token.js';
 import { createLogger } from './observability/logger.js';
+import { applyCommand, scaleCommand, statusCommand, type Output } from './cli/client-commands.js';
+
+const io: Output = {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+};
 
 const USAGE = `usage: dockmaster <command> [options]
 
@@ -13,6 +19,12 @@ commands:
   serve [--config DIR] [--listen HOST:PORT] [--admin HOST:PORT] [--token-file FILE]
         [--trusted-proxy CIDR]... [--drain-timeout-ms N] [--access-log]
         runs the gateway (defaults: --config . --listen 127.0.0.1:8080 --admin 127.0.0.1:9090)
+        [--runtime process|docker]  how replicas run (default process)
+  status [SERVICE] [--json]     services, or one service with its replicas
+  apply -f FILE                 applies the Route and Service documents of a YAML file
+  scale SERVICE N               sets a service's replica count
+
+client commands take --admin URL (default http://127.0.0.1:9090)
 
 environment:
   DOCKMASTER_TOKEN      bearer token of the admin API
@@ -39,6 +51,7 @@ async function serve(argv: string[]): Promise<number> {
       'trusted-proxy': { type: 'string', multiple: true, default: [] },
       'drain-timeout-ms': { type: 'string', default: String(DEFAULT_DRAIN_TIMEOUT_MS) },
       'access-log': { type: 'boolean', default: false },
+      runtime: { type: 'string', default: 'process' },
     },
     strict: true,
     allowPositionals: false,
@@ -47,6 +60,11 @@ async function serve(argv: string[]): Promise<number> {
   if (!Number.isInteger(drainTimeoutMs) || drainTimeoutMs < 0) {
     throw new DockmasterError('DM_ERR_CLI_USAGE', `--drain-timeout-ms: expected a whole number of ms, got '${values['drain-timeout-ms']}'`);
   }
+  if (values.runtime !== 'process' && values.runtime !== 'docker') {
+    throw new DockmasterError('DM_ERR_CLI_USAGE', `--runtime: expected process or docker, got '${values.runtime}'`);
+  }
+  // `docker` enables the Docker driver next to the process one; each service names its runtime.
+  const runtimes = values.runtime === 'docker' ? (['process', 'docker'] as const) : (['process'] as const);
   const token = values['token-file'] ? await readTokenFile(values['token-file']) : process.env['DOCKMASTER_TOKEN'] || undefined;
   const logger = createLogger();
   const app = new App({
@@ -57,6 +75,7 @@ async function serve(argv: string[]): Promise<number> {
     trustedProxies: values['trusted-proxy'],
     drainTimeoutMs,
     accessLog: values['access-log'],
+    runtimes,
     logger,
   });
   await app.start();
@@ -85,6 +104,12 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'serve':
         return await serve(rest);
+      case 'status':
+        return await statusCommand(rest, io);
+      case 'apply':
+        return await applyCommand(rest, io);
+      case 'scale':
+        return await scaleCommand(rest, io);
       case undefined:
       case 'help':
       case '--help':

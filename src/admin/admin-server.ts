@@ -1,13 +1,17 @@
 // The admin HTTP API on its own fastify listener: auth, routes, JSON errors; calls only the
 // AdminService. I/O: listens on a socket.
 import type { AddressInfo } from 'node:net';
-import { Type, type Static } from '@sinclair/typebox';
-import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { ConfigError, DockmasterError, ERROR_CODES, type ConfigProblem, type ErrorCode } from '../errors.js';
+import fastify, { type FastifyInstance } from 'fastify';
+import { ConfigError, DockmasterError, ERROR_CODES, type ErrorCode } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { AdminService } from './admin-service.js';
 import { createBearerCheck } from './auth.js';
 import { assertSafeAdminBind, hostFromHostHeader, isLoopbackHost } from './loopback.js';
+import { notFound, pathOf, sendError } from './replies.js';
+import type { AdminContext } from './admin-context.js';
+import { registerRoutesApi } from './routes-api.js';
+import { registerServicesApi } from './services-api.js';
+import { registerEventsApi } from './events-api.js';
 
 /** Largest request body accepted (a route is a few hundred bytes; this leaves room for bulk). */
 export const ADMIN_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -35,10 +39,6 @@ const appsWithToken = new WeakMap<FastifyInstance, boolean>();
  */
 const OPEN_PATHS = new Set(['/healthz', '/readyz']);
 
-// No minLength: `/v1/routes/` reaches these handlers with an empty name, which should be a
-// 404 like any other unknown path rather than a schema 400 (see isMissingName).
-const RouteNameParams = Type.Object({ name: Type.String({ maxLength: 253 }) });
-type RouteNameParams = Static<typeof RouteNameParams>;
 
 /** Builds the admin API; it does not listen. Throws DM_ERR_ADMIN_TOKEN_INVALID on a bad token. */
 export function createAdminServer(service: AdminService, opts: AdminServerOptions): FastifyInstance {
@@ -157,47 +157,10 @@ export function createAdminServer(service: AdminService, opts: AdminServerOption
     return reply.header('content-type', service.registry.contentType).send(text);
   });
 
-  allow('/v1/routes', 'GET');
-  app.get('/v1/routes', async () => ({ routes: service.routes.list() }));
-
-  allow('/v1/routes/:name', 'GET');
-  app.get<{ Params: RouteNameParams }>('/v1/routes/:name', { schema: { params: RouteNameParams } }, async (request, reply) => {
-    if (request.params.name === '') return notFound(logger, request, reply);
-    const route = service.routes.get(request.params.name);
-    if (route === undefined) return unknownRoute(logger, request, reply, request.params.name);
-    return route;
-  });
-
-  allow('/v1/routes/:name', 'PUT');
-  app.put<{ Params: RouteNameParams }>('/v1/routes/:name', { schema: { params: RouteNameParams } }, async (request, reply) => {
-    const { name } = request.params;
-    if (name === '') return notFound(logger, request, reply);
-    if (request.body === undefined) {
-      return sendError(logger, request, reply, 'DM_ERR_ADMIN_BAD_REQUEST', { message: 'a JSON route is required as the body' });
-    }
-    const result = await service.routes.put(name, request.body);
-    if (!result.ok) {
-      return sendError(logger, request, reply, 'DM_ERR_CONFIG_INVALID', {
-        message: `route '${name}' rejected`,
-        problems: result.problems,
-      });
-    }
-    const stored = service.routes.get(name);
-    if (stored === undefined) {
-      return sendError(logger, request, reply, 'DM_ERR_ADMIN_INTERNAL', { message: `route '${name}' was stored but cannot be read back` });
-    }
-    if (result.created) reply.code(201).header('location', `/v1/routes/${encodeURIComponent(name)}`);
-    else reply.code(200);
-    return stored;
-  });
-
-  allow('/v1/routes/:name', 'DELETE');
-  app.delete<{ Params: RouteNameParams }>('/v1/routes/:name', { schema: { params: RouteNameParams } }, async (request, reply) => {
-    if (request.params.name === '') return notFound(logger, request, reply);
-    const deleted = await service.routes.delete(request.params.name);
-    if (!deleted) return unknownRoute(logger, request, reply, request.params.name);
-    return reply.code(204).send();
-  });
+  const ctx: AdminContext = { app, service, logger, allow };
+  registerRoutesApi(ctx);
+  registerServicesApi(ctx);
+  registerEventsApi(ctx);
 
   return app;
 }
@@ -231,49 +194,6 @@ export async function startAdminServer(
     await app.close();
     throw error;
   }
-}
-
-interface SendErrorOptions {
-  readonly message?: string;
-  readonly problems?: readonly ConfigProblem[];
-  /** Logged (with stack) for server errors only; never sent to the client. */
-  readonly err?: unknown;
-  readonly logFields?: Record<string, unknown>;
-}
-
-/** Every error answer goes through here: one JSON shape, one log line, no headers logged. */
-function sendError(logger: Logger, request: FastifyRequest, reply: FastifyReply, code: ErrorCode, options: SendErrorOptions = {}): FastifyReply {
-  const status = ERROR_CODES[code].status;
-  const message = options.message ?? ERROR_CODES[code].message;
-  const fields: Record<string, unknown> = {
-    method: request.method,
-    path: pathOf(request.url),
-    status,
-    code,
-    ...options.logFields,
-  };
-  if (status >= 500) {
-    if (options.err !== undefined) fields['err'] = options.err;
-    logger.error(fields, message);
-  } else {
-    logger.warn(fields, message);
-  }
-  const error = options.problems === undefined ? { code, message } : { code, message, problems: options.problems };
-  return reply.code(status).header('content-type', 'application/json; charset=utf-8').send({ error });
-}
-
-function notFound(logger: Logger, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  return sendError(logger, request, reply, 'DM_ERR_ADMIN_NOT_FOUND', { message: `nothing at ${pathOf(request.url)}` });
-}
-
-function unknownRoute(logger: Logger, request: FastifyRequest, reply: FastifyReply, name: string): FastifyReply {
-  return sendError(logger, request, reply, 'DM_ERR_ROUTE_UNKNOWN', { message: `no route named '${name}'` });
-}
-
-/** The path without its query string (queries are not logged: they may carry anything). */
-function pathOf(url: string): string {
-  const query = url.indexOf('?');
-  return query === -1 ? url : url.slice(0, query);
 }
 
 /** The URL template (`/v1/routes/:name`) that `path` fits, if any; `:x` is one non-empty segment. */

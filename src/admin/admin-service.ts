@@ -2,6 +2,9 @@
 import type { Registry } from 'prom-client';
 import type { ConfigProblem } from '../errors.js';
 import type { RouteSpec } from '../model/route.js';
+import type { ServiceSpec } from '../model/service.js';
+import type { ServiceStatus } from '../deploy/service-controller.js';
+import type { EventLog } from '../observability/event-log.js';
 
 export type PutResult =
   | { readonly ok: true; readonly created: boolean }
@@ -18,8 +21,26 @@ export interface RoutesAdmin {
   delete(name: string): Promise<boolean>;
 }
 
+/** Service specs as stored in policies/ (implemented by the service store). */
+export interface ServiceSpecsAdmin {
+  get(name: string): ServiceSpec | undefined;
+  put(name: string, body: unknown): Promise<PutResult>;
+  delete(name: string): Promise<boolean>;
+  /** Persists only the replica count of an existing service. */
+  setReplicas(name: string, replicas: number): Promise<PutResult>;
+}
+
+/** Services: their stored specs, and what the controllers observe of them. */
+export interface ServicesAdmin {
+  readonly specs: ServiceSpecsAdmin;
+  list(): readonly ServiceStatus[];
+  status(name: string): ServiceStatus | undefined;
+}
+
 export interface AdminService {
   readonly routes: RoutesAdmin;
+  readonly services: ServicesAdmin;
+  readonly events: EventLog;
   readonly registry: Registry;
   /** False once shutdown began or before the first config loaded: /readyz answers 503. */
   isReady(): boolean;

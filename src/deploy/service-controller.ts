@@ -100,6 +100,10 @@ export class ServiceController {
     return this.spec.name;
   }
 
+  get runtimeType(): ServiceSpec['runtime']['type'] {
+    return this.spec.runtime.type;
+  }
+
   get revision(): string {
     return this.template.revision;
   }

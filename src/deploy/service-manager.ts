@@ -6,7 +6,11 @@ import type { Endpoint } from '../model/endpoint.js';
 import type { RuntimeDriver } from '../runtime/runtime-driver.js';
 import { ServiceController, type ControllerDeps, type ServiceStatus } from './service-controller.js';
 
-export type ManagerDeps = Omit<ControllerDeps, 'onEndpoints'> & {
+export type RuntimeType = ServiceSpec['runtime']['type'];
+
+export type ManagerDeps = Omit<ControllerDeps, 'onEndpoints' | 'driver'> & {
+  /** The drivers enabled in this gateway, by the runtime type a service names. */
+  readonly drivers: ReadonlyMap<RuntimeType, RuntimeDriver>;
   /** The whole managed snapshot (service -> endpoints) after any change. */
   readonly onSnapshot: (snapshot: ReadonlyMap<string, readonly Endpoint[]>) => void;
 };
@@ -15,21 +19,23 @@ export class ServiceManager {
   private readonly controllers = new Map<string, ServiceController>();
   /** Controllers of removed services, still draining: their endpoints stay published. */
   private readonly removing = new Set<ServiceController>();
-  private readonly endpoints = new Map<string, readonly Endpoint[]>();
+  /** Endpoints by controller: a service moving between runtimes has two for a while. */
+  private readonly endpoints = new Map<ServiceController, readonly Endpoint[]>();
   private readonly deps: ManagerDeps;
-  private readonly unsubscribe: () => void;
+  private readonly unsubscribers: Array<() => void> = [];
 
   constructor(deps: ManagerDeps) {
     this.deps = deps;
-    this.unsubscribe = deps.driver.on((event) => {
-      const service = event.kind === 'started' ? event.replica.service : event.kind === 'availability' ? undefined : event.ref.service;
-      if (service === undefined) for (const c of this.controllers.values()) c.onRuntimeEvent(event);
-      else this.controllers.get(service)?.onRuntimeEvent(event);
-    });
-  }
-
-  get driver(): RuntimeDriver {
-    return this.deps.driver;
+    for (const [type, driver] of deps.drivers) {
+      this.unsubscribers.push(
+        driver.on((event) => {
+          const service = event.kind === 'started' ? event.replica.service : event.kind === 'availability' ? undefined : event.ref.service;
+          for (const c of this.controllers.values()) {
+            if (c.runtimeType === type && (service === undefined || c.name === service)) c.onRuntimeEvent(event);
+          }
+        }),
+      );
+    }
   }
 
   /** Applies a whole validated set: new services start, changed ones update, missing ones go. */
@@ -44,25 +50,42 @@ export class ServiceManager {
         removals.push(
           controller.remove().finally(() => {
             this.removing.delete(controller);
-            if (this.controllers.has(name)) return; // re-added meanwhile: its new controller owns the entry
-            this.endpoints.delete(name);
-            this.deps.onSnapshot(new Map(this.endpoints));
+            this.endpoints.delete(controller);
+            this.publish();
           }),
         );
       }
     }
     for (const spec of specs) {
       const existing = this.controllers.get(spec.name);
-      if (existing !== undefined) {
+      if (existing !== undefined && existing.runtimeType === spec.runtime.type) {
         existing.update(spec);
         continue;
       }
+      if (existing !== undefined) {
+        // Moving between runtimes: the old replicas drain while the new ones start.
+        this.controllers.delete(spec.name);
+        this.removing.add(existing);
+        removals.push(
+          existing.remove().finally(() => {
+            this.removing.delete(existing);
+            this.endpoints.delete(existing);
+            this.publish();
+          }),
+        );
+      }
+      const driver = this.deps.drivers.get(spec.runtime.type);
+      if (driver === undefined) {
+        // The store validates runtimes against the enabled drivers; this is a programming error.
+        throw new Error(`no ${spec.runtime.type} driver for service ${spec.name}`);
+      }
       const controller = new ServiceController(spec, {
         ...this.deps,
-        onEndpoints: (service, endpoints) => {
-          if (this.controllers.get(service) !== controller && !this.removing.has(controller)) return;
-          this.endpoints.set(service, endpoints);
-          this.deps.onSnapshot(new Map(this.endpoints));
+        driver,
+        onEndpoints: (_service, endpoints) => {
+          if (this.controllers.get(spec.name) !== controller && !this.removing.has(controller)) return;
+          this.endpoints.set(controller, endpoints);
+          this.publish();
         },
       });
       this.controllers.set(spec.name, controller);
@@ -77,6 +100,14 @@ export class ServiceManager {
     await Promise.all(removals);
   }
 
+  private publish(): void {
+    const snapshot = new Map<string, Endpoint[]>();
+    for (const [controller, endpoints] of this.endpoints) {
+      snapshot.set(controller.name, [...(snapshot.get(controller.name) ?? []), ...endpoints]);
+    }
+    this.deps.onSnapshot(snapshot);
+  }
+
   status(name: string): ServiceStatus | undefined {
     return this.controllers.get(name)?.status();
   }
@@ -87,9 +118,9 @@ export class ServiceManager {
 
   /** dockmaster is stopping: controllers stop; the driver decides what outlives it. */
   async close(): Promise<void> {
-    this.unsubscribe();
+    for (const unsubscribe of this.unsubscribers) unsubscribe();
     for (const c of this.controllers.values()) c.close();
     this.controllers.clear();
-    await this.deps.driver.close();
+    await Promise.all([...this.deps.drivers.values()].map((d) => d.close()));
   }
 }

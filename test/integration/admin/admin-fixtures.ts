@@ -1,7 +1,8 @@
 // Test helpers for the admin API: an in-memory RoutesAdmin fake, a raw HTTP client, log capture.
 // I/O: opens client sockets to 127.0.0.1.
 import { request as httpRequest } from 'node:http';
-import type { AdminService, PutResult, RoutesAdmin } from '../../../src/admin/admin-service.js';
+import { EventLog } from '../../../src/observability/event-log.js';
+import type { ServicesAdmin, AdminService, PutResult, RoutesAdmin } from '../../../src/admin/admin-service.js';
 import type { ConfigProblem } from '../../../src/errors.js';
 import type { RouteSpec } from '../../../src/model/route.js';
 import { createLogger, type Logger } from '../../../src/observability/logger.js';
@@ -49,10 +50,24 @@ export interface FakeService extends AdminService {
   ready: boolean;
 }
 
+/** Services with no entries: the route-focused admin tests do not touch them. */
+const noServices: ServicesAdmin = {
+  specs: {
+    get: () => undefined,
+    put: async () => ({ ok: false, problems: [{ file: 'api', path: '', message: 'no services in this fixture' }] }),
+    delete: async () => false,
+    setReplicas: async () => ({ ok: false, problems: [{ file: 'api', path: '', message: 'no services in this fixture' }] }),
+  },
+  list: () => [],
+  status: () => undefined,
+};
+
 export function fakeService(): FakeService {
   const registry = new Registry();
   const service = {
     routes: new FakeRoutes(),
+    services: noServices,
+    events: new EventLog(),
     registry,
     ready: true,
     isReady: () => service.ready,
