@@ -336,7 +336,7 @@ class Forwarding implements Dispatcher.DispatchHandler {
       {
         origin: endpoint.origin,
         path: upstreamPath,
-        method: (this.req.method ?? 'GET') as Dispatcher.HttpMethod,
+        method: (this.req.method ?? 'GET'),
         headers: prepared.headers,
         body: this.body ?? null,
         headersTimeout: route.timeouts.responseHeadersMs,

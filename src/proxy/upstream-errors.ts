@@ -19,7 +19,7 @@ const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ET
  * timeout -> 504, anything else -> 502. A connect timeout counts as a timeout that happened
  * before anything was sent. */
 export function classifyUpstreamError(error: unknown): ClassifiedError {
-  const code = typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : '';
+  const code = typeof error === 'object' && error !== null && 'code' in error ? String((error).code) : '';
   if (CONNECT_FAILURES.has(code)) {
     return { kind: 'refused', beforeSend: true, status: 502, code: 'DM_ERR_PROXY_UPSTREAM_REFUSED' };
   }
