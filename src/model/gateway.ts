@@ -1,0 +1,75 @@
+// Gateway-wide settings from `dockmaster.yaml` at the root of the config folder (all optional),
+// with defaults filled in. Pure types.
+
+export interface DockerProviderConfig {
+  /** Docker Engine endpoint: `unix:///path` or `tcp://host:port`; default DOCKER_HOST or the
+   * local socket. */
+  readonly host?: string | undefined;
+  /** Label namespace: `<prefix>.service`, `<prefix>.port`, `<prefix>.weight`, `<prefix>.version`. */
+  readonly labelPrefix: string;
+}
+
+export interface ConsulRegisterConfig {
+  /** Register the replicas dockmaster runs as Consul services with an HTTP check. */
+  readonly enabled: boolean;
+  /** Check interval Consul uses for the registered HTTP check. */
+  readonly checkIntervalMs: number;
+  /** Consul deregisters a service whose check stays critical this long. */
+  readonly deregisterCriticalAfterMs: number;
+}
+
+export interface ConsulProviderConfig {
+  /** `http://127.0.0.1:8500` */
+  readonly address: string;
+  readonly token?: string | undefined;
+  readonly datacenter?: string | undefined;
+  /** Services carrying this tag are watched too, besides those routes name. */
+  readonly tag?: string | undefined;
+  /** Tags `<prefix>version=X` and `<prefix>weight=N` map to the endpoint's version and weight. */
+  readonly tagPrefix: string;
+  /** Blocking query wait. */
+  readonly waitMs: number;
+  /** Token bucket: queries per second per watched service (a burst of `burst`). */
+  readonly maxQueriesPerSecond: number;
+  readonly burst: number;
+  readonly register: ConsulRegisterConfig;
+}
+
+export interface PassiveHealthConfig {
+  /** Consecutive failures (connect errors, resets, timeouts; 5xx on routes that ask) that eject. */
+  readonly consecutiveFailures: number;
+  /** The n-th ejection of an endpoint lasts n x this, capped by maxEjectionMs. */
+  readonly baseEjectionMs: number;
+  readonly maxEjectionMs: number;
+  /** At most this share of a pool is ejected at once. */
+  readonly maxEjectionPercent: number;
+}
+
+export interface GatewayConfig {
+  readonly providers: {
+    readonly docker?: DockerProviderConfig | undefined;
+    readonly consul?: ConsulProviderConfig | undefined;
+  };
+  readonly passiveHealth: PassiveHealthConfig;
+  /** When fewer than this share of a pool's endpoints are healthy, route to all of them. */
+  readonly panicThresholdPercent: number;
+  /** A newly healthy endpoint's weight ramps from 10% to full over this window (0: off). */
+  readonly slowStartMs: number;
+}
+
+export const GATEWAY_DEFAULTS: GatewayConfig = {
+  providers: {},
+  passiveHealth: { consecutiveFailures: 5, baseEjectionMs: 30_000, maxEjectionMs: 300_000, maxEjectionPercent: 50 },
+  panicThresholdPercent: 50,
+  slowStartMs: 0,
+};
+
+export const CONSUL_DEFAULTS = {
+  tagPrefix: '',
+  waitMs: 30_000,
+  maxQueriesPerSecond: 5,
+  burst: 10,
+  register: { enabled: false, checkIntervalMs: 1_000, deregisterCriticalAfterMs: 60_000 },
+} as const;
+
+export const DOCKER_PROVIDER_DEFAULTS = { labelPrefix: 'dockmaster' } as const;
