@@ -9,9 +9,11 @@ import { createMetrics, type Metrics } from './observability/metrics.js';
 import { ProxyServer } from './proxy/proxy-server.js';
 import { parseTrustedProxies } from './proxy/trusted-proxies.js';
 import { RouteStore } from './config/route-store.js';
-import { compileTable } from './routing/compile-table.js';
-import type { RouteSpec } from './model/route.js';
-import type { Endpoint } from './model/endpoint.js';
+import { TableBuilder } from './endpoints/table-builder.js';
+import { OutlierDetector, type EjectionEvent } from './health/outlier-detector.js';
+import { loadGatewayConfig } from './config/gateway-config.js';
+import { GATEWAY_DEFAULTS, type GatewayConfig } from './model/gateway.js';
+import type { EndpointProvider, ProviderStatus } from './registry/provider.js';
 import { createAdminServer, listenAdmin } from './admin/admin-server.js';
 import type { AdminService } from './admin/admin-service.js';
 import { ServiceStore } from './config/service-store.js';
@@ -61,10 +63,13 @@ export class App {
   readonly manager: ServiceManager;
   private readonly prober = new HealthProber();
   private admin: FastifyInstance | undefined;
-  private tableVersion = 0;
+  readonly table: TableBuilder;
+  readonly outliers: OutlierDetector;
+  /** dockmaster.yaml, loaded at start (defaults until then). */
+  gateway: GatewayConfig = GATEWAY_DEFAULTS;
+  private readonly providers: EndpointProvider[] = [];
+  private readonly providerStatus = new Map<string, ProviderStatus>();
   private ready = false;
-  private specs: readonly RouteSpec[] = [];
-  private serviceEndpoints: ReadonlyMap<string, readonly Endpoint[]> = new Map();
   private readonly options: AppOptions;
   /** Serialises applying service sets: each waits for the previous one. */
   private applying: Promise<void> = Promise.resolve();
@@ -74,16 +79,32 @@ export class App {
     this.logger = options.logger ?? createLogger();
     collectDefaultMetrics({ register: this.registry, prefix: 'dockmaster_' });
     this.metrics = createMetrics(this.registry);
+    this.outliers = new OutlierDetector({
+      config: this.gateway.passiveHealth,
+      onChange: (event) => this.onEjection(event),
+    });
     this.proxy = new ProxyServer({
       logger: this.logger,
       metrics: this.metrics,
       trustedProxies: parseTrustedProxies(options.trustedProxies ?? []),
       accessLog: options.accessLog ?? false,
+      outliers: this.outliers,
     });
-    this.endpoints = new EndpointSet((merged) => {
-      this.serviceEndpoints = merged;
-      this.rebuildTable();
+    this.table = new TableBuilder({
+      metrics: this.metrics,
+      publish: (table) => {
+        this.proxy.setTable(table);
+        this.outliers.retain(new Set([...table.pools.values()].flatMap((p) => p.endpoints.map((e) => e.id))));
+      },
+      ejected: () => this.outliers.ejected(),
+      slowStartMs: () => this.gateway.slowStartMs,
+      panicThresholdPercent: () => this.gateway.panicThresholdPercent,
+      onPanic: (pool, panic) => {
+        this.logger.warn({ pool, panic }, panic ? 'pool in panic mode: too few healthy endpoints, routing to all' : 'pool left panic mode');
+        this.events.record({ type: 'routing.panic', message: `${pool} ${panic ? 'entered' : 'left'} panic mode`, data: { pool, panic } });
+      },
     });
+    this.endpoints = new EndpointSet((merged, provider) => this.table.setEndpoints(merged, provider === 'managed'));
     const drivers = options.drivers ?? App.createDrivers(options.runtimes ?? ['process'], this.logger);
     this.manager = new ServiceManager({
       drivers,
@@ -108,10 +129,51 @@ export class App {
       logger: this.logger,
       metrics: this.metrics,
       onChange: (specs) => {
-        this.specs = specs;
-        this.rebuildTable();
+        this.table.setRoutes(specs);
+        for (const provider of this.providers) provider.setWantedServices?.(new Set(specs.flatMap((r) => (r.service ? [r.service] : []))));
       },
     });
+  }
+
+  private onEjection(event: EjectionEvent): void {
+    if (event.ejected) {
+      this.metrics.endpointEjectionsTotal.inc({ pool: event.poolKey });
+      this.logger.warn({ endpoint: event.endpointId, pool: event.poolKey, ejections: event.ejections, forMs: event.untilMs - Date.now() }, 'endpoint ejected by passive health');
+    } else {
+      this.logger.info({ endpoint: event.endpointId, pool: event.poolKey }, 'endpoint returned after ejection');
+    }
+    this.events.record({
+      type: event.ejected ? 'endpoint.ejected' : 'endpoint.returned',
+      message: `${event.endpointId} ${event.ejected ? `ejected (${event.ejections}x)` : 'returned'}`,
+      data: { endpoint: event.endpointId, pool: event.poolKey, ejections: event.ejections, untilMs: event.untilMs },
+    });
+    this.table.request();
+  }
+
+  /** Starts a registry provider: its snapshots merge into the endpoint set under its name. */
+  private async startProvider(provider: EndpointProvider): Promise<void> {
+    this.providers.push(provider);
+    const name = provider.name;
+    await provider.start({
+      publish: (snapshot) => this.endpoints.publish(name, snapshot),
+      status: (status) => {
+        const previous = this.providerStatus.get(name);
+        this.providerStatus.set(name, status);
+        this.metrics.registryProviderUp.set({ provider: name }, status.up ? 1 : 0);
+        this.metrics.registrySkippedEntries.set({ provider: name }, status.skipped.length);
+        if (status.lastSyncMs !== undefined) this.metrics.registryLastSyncTimestampSeconds.set({ provider: name }, status.lastSyncMs / 1000);
+        if (previous?.up !== status.up) {
+          if (status.up) this.logger.info({ provider: name }, 'endpoint provider up');
+          else this.logger.warn({ provider: name, err: status.lastError }, 'endpoint provider down: serving its last good endpoints');
+          this.events.record({ type: status.up ? 'provider.up' : 'provider.stale', message: `${name} ${status.up ? 'up' : `stale: ${status.lastError ?? ''}`}`, data: { provider: name } });
+        }
+      },
+    });
+  }
+
+  /** Provider freshness, for the admin API. */
+  providerStatuses(): ProviderStatus[] {
+    return [...this.providerStatus.values()];
   }
 
   static createDrivers(runtimes: readonly RuntimeType[], logger: Logger): Map<RuntimeType, RuntimeDriver> {
@@ -126,16 +188,13 @@ export class App {
       .catch((error: unknown) => this.logger.error({ err: (error as Error).message }, 'applying services failed'));
   }
 
-  /** Compiles the current routes and endpoints into a new table and swaps it in. */
-  private rebuildTable(): void {
-    this.tableVersion++;
-    this.proxy.setTable(compileTable(this.specs, this.serviceEndpoints, this.tableVersion));
-  }
-
   /** Loads the config (a bad one throws ConfigError and nothing starts), then listens. */
   async start(): Promise<{ proxy: AddressInfo; admin: AddressInfo }> {
+    this.gateway = await loadGatewayConfig(this.options.configDir);
+    this.outliers.setConfig(this.gateway.passiveHealth);
     await this.routes.load();
     await this.services.load();
+    this.table.build();
     const service: AdminService = {
       routes: this.routes,
       services: {
@@ -154,7 +213,7 @@ export class App {
     this.services.watch();
     this.ready = true;
     this.logger.info(
-      { proxy: `${proxy.address}:${proxy.port}`, admin: `${admin.address}:${admin.port}`, routes: this.specs.length },
+      { proxy: `${proxy.address}:${proxy.port}`, admin: `${admin.address}:${admin.port}`, routes: this.routes.list().length, services: this.services.list().length },
       'dockmaster started',
     );
     return { proxy, admin };
@@ -170,6 +229,9 @@ export class App {
     await this.applying;
     await this.manager.close();
     await this.prober.close();
+    await Promise.all(this.providers.map((p) => p.close()));
+    this.outliers.close();
+    this.table.close();
     await this.admin?.close();
     this.logger.info({ drained }, 'stopped');
     return drained;

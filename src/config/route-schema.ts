@@ -66,6 +66,7 @@ export const RouteSchema = Type.Object(
         default: DEFAULT_LOAD_BALANCER,
       }),
     ),
+    ejectOn5xx: Type.Optional(Type.Boolean({ default: false })),
   },
   { additionalProperties: false },
 );

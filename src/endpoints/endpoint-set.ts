@@ -27,9 +27,9 @@ export function sameSnapshot(a: EndpointSnapshot | undefined, b: EndpointSnapsho
 export class EndpointSet {
   private readonly snapshots = new Map<string, EndpointSnapshot>();
   private merged: EndpointSnapshot = new Map();
-  private readonly onChange: (merged: EndpointSnapshot) => void;
+  private readonly onChange: (merged: EndpointSnapshot, provider: string) => void;
 
-  constructor(onChange: (merged: EndpointSnapshot) => void) {
+  constructor(onChange: (merged: EndpointSnapshot, provider: string) => void) {
     this.onChange = onChange;
   }
 
@@ -42,7 +42,7 @@ export class EndpointSet {
       for (const [service, endpoints] of providerSnapshot) merged.set(service, [...(merged.get(service) ?? []), ...endpoints]);
     }
     this.merged = merged;
-    this.onChange(merged);
+    this.onChange(merged, provider);
     return true;
   }
 

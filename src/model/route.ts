@@ -22,6 +22,9 @@ export interface RouteSpec {
   readonly timeoutMs?: number | undefined;
   readonly retries?: number | undefined;
   readonly loadBalancer?: LoadBalancerKind | undefined;
+  /** Count 5xx answers as failures for passive health (connect errors, resets and timeouts
+   * always count). */
+  readonly ejectOn5xx?: boolean | undefined;
 }
 
 /** How a route's host pattern matches: exact name, `*.suffix` wildcard, or any host. */
@@ -55,4 +58,5 @@ export interface CompiledRoute {
   /** Extra attempts after the first, on other endpoints where possible. */
   readonly retries: number;
   readonly loadBalancer: LoadBalancerKind;
+  readonly ejectOn5xx: boolean;
 }

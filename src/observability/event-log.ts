@@ -12,6 +12,11 @@ export type EventType =
   | 'service.applied'
   | 'service.removed'
   | 'service.scaled'
+  | 'endpoint.ejected'
+  | 'endpoint.returned'
+  | 'routing.panic'
+  | 'provider.up'
+  | 'provider.stale'
   | 'config.reloaded'
   | 'config.rejected';
 

@@ -24,6 +24,16 @@ export interface Metrics {
   readonly configLastReloadTimestampSeconds: Gauge;
   readonly routingTableVersion: Gauge;
   readonly routingRoutes: Gauge;
+  readonly routingTableRebuildsTotal: Counter;
+  /** 1 healthy (pickable), 0 not, per endpoint of each pool; series of gone endpoints removed. */
+  readonly endpointHealthy: Gauge<'pool' | 'endpoint' | 'source'>;
+  readonly endpointEjectionsTotal: Counter<'pool'>;
+  readonly endpointsEjected: Gauge<'pool'>;
+  readonly poolPanic: Gauge<'pool'>;
+  readonly poolPanicTotal: Counter<'pool'>;
+  readonly registryProviderUp: Gauge<'provider'>;
+  readonly registryLastSyncTimestampSeconds: Gauge<'provider'>;
+  readonly registrySkippedEntries: Gauge<'provider'>;
   /** state: starting | ready | unhealthy | draining */
   readonly serviceReplicas: Gauge<'service' | 'revision' | 'state'>;
   readonly serviceDesiredReplicas: Gauge<'service'>;
@@ -120,6 +130,59 @@ export function createMetrics(registry: Registry): Metrics {
     routingRoutes: new Gauge({
       name: METRIC.routingRoutes,
       help: 'Routes in the routing table in use.',
+      registers,
+    }),
+    routingTableRebuildsTotal: new Counter({
+      name: METRIC.routingTableRebuildsTotal,
+      help: 'Routing tables built and swapped in (rebuilds are coalesced to at most one per 100 ms).',
+      registers,
+    }),
+    endpointHealthy: new Gauge({
+      name: METRIC.endpointHealthy,
+      help: 'Whether an endpoint takes new requests (1) or not (0: unhealthy, ejected or draining).',
+      labelNames: ['pool', 'endpoint', 'source'],
+      registers,
+    }),
+    endpointEjectionsTotal: new Counter({
+      name: METRIC.endpointEjectionsTotal,
+      help: 'Endpoints ejected by passive health (consecutive failures on the request path).',
+      labelNames: ['pool'],
+      registers,
+    }),
+    endpointsEjected: new Gauge({
+      name: METRIC.endpointsEjected,
+      help: 'Endpoints of a pool ejected right now.',
+      labelNames: ['pool'],
+      registers,
+    }),
+    poolPanic: new Gauge({
+      name: METRIC.poolPanic,
+      help: '1 while a pool is in panic mode (too few healthy endpoints: routing to all of them).',
+      labelNames: ['pool'],
+      registers,
+    }),
+    poolPanicTotal: new Counter({
+      name: METRIC.poolPanicTotal,
+      help: 'Times a pool entered panic mode.',
+      labelNames: ['pool'],
+      registers,
+    }),
+    registryProviderUp: new Gauge({
+      name: METRIC.registryProviderUp,
+      help: '1 when an endpoint provider read its source last time, 0 while it serves its last good (stale) snapshot.',
+      labelNames: ['provider'],
+      registers,
+    }),
+    registryLastSyncTimestampSeconds: new Gauge({
+      name: METRIC.registryLastSyncTimestampSeconds,
+      help: 'Unix time of the last successful read of an endpoint provider.',
+      labelNames: ['provider'],
+      registers,
+    }),
+    registrySkippedEntries: new Gauge({
+      name: METRIC.registrySkippedEntries,
+      help: 'Entries an endpoint provider skipped in its last read (bad port, missing address, duplicate id).',
+      labelNames: ['provider'],
       registers,
     }),
     serviceReplicas: new Gauge({

@@ -23,6 +23,7 @@ import { LazyBody } from './lazy-body.js';
 import { sendError } from './error-response.js';
 import { handleUpgrade, type UpgradeTunnels } from './upgrade.js';
 import type { ErrorCode } from '../errors.js';
+import type { OutlierDetector } from '../health/outlier-detector.js';
 
 export interface ProxyDeps {
   readonly logger: Logger;
@@ -35,6 +36,8 @@ export interface ProxyDeps {
   readonly newRequestId?: () => string;
   /** Idle keep-alive timeout of client connections. */
   readonly clientKeepAliveMs?: number;
+  /** Passive health: told about every attempt's outcome. */
+  readonly outliers?: OutlierDetector;
 }
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'CONNECT']);
@@ -71,7 +74,7 @@ export class ProxyServer {
   retriesInFlight = 0;
   private draining = false;
   private idleWaiters: Array<() => void> = [];
-  readonly deps: Required<Omit<ProxyDeps, 'trustedProxies'>> & { trustedProxies: PeerMatcher };
+  readonly deps: Required<Omit<ProxyDeps, 'trustedProxies' | 'outliers'>> & { trustedProxies: PeerMatcher; outliers: OutlierDetector | undefined };
 
   constructor(deps: ProxyDeps) {
     this.deps = {
@@ -83,6 +86,7 @@ export class ProxyServer {
       random: deps.random ?? Math.random,
       newRequestId: deps.newRequestId ?? randomUUID,
       clientKeepAliveMs: deps.clientKeepAliveMs ?? 5_000,
+      outliers: deps.outliers,
     };
     this.server = createServer({ keepAliveTimeout: this.deps.clientKeepAliveMs, requestTimeout: 0 }, (req, res) => {
       this.handle(req, res);
@@ -364,6 +368,11 @@ class Forwarding implements Dispatcher.DispatchHandler {
     headers.push('x-request-id', this.resolved.prepared.requestId);
     if (this.proxy.isDraining()) headers.push('connection', 'close');
     this.responseStarted = true;
+    const outliers = this.proxy.deps.outliers;
+    if (outliers !== undefined && this.endpoint !== undefined) {
+      if (statusCode >= 500 && this.resolved.route.ejectOn5xx) outliers.failure(this.endpoint.id, this.resolved.route.poolKey, this.resolved.endpoints.length);
+      else outliers.success(this.endpoint.id);
+    }
     this.res.writeHead(statusCode, statusText || undefined, headers);
     this.resumeUpstream = resume;
     return true;
@@ -389,10 +398,12 @@ class Forwarding implements Dispatcher.DispatchHandler {
   }
 
   onError(error: Error): void {
+    const failedEndpoint = this.endpoint;
     this.endAttempt();
-    if (this.done) return;
+    if (this.done) return; // the client went away: says nothing about the endpoint
     const classified = this.timedOut ? classifyUpstreamError({ code: 'DM_TOTAL_TIMEOUT' }) : classifyUpstreamError(error);
     const { route } = this.resolved;
+    if (failedEndpoint !== undefined) this.proxy.deps.outliers?.failure(failedEndpoint.id, route.poolKey, this.resolved.endpoints.length);
     const service = route.service ?? '';
     this.proxy.deps.metrics.upstreamErrorsTotal.inc({ route: route.name, service, kind: classified.kind });
     this.proxy.deps.logger.warn(

@@ -99,6 +99,7 @@ export function compileRoute(spec: RouteSpec): CompiledRoute {
     timeouts: routeTimeouts(spec.timeoutMs ?? DEFAULT_ROUTE_TIMEOUT_MS),
     retries: spec.retries ?? DEFAULT_ROUTE_RETRIES,
     loadBalancer: spec.loadBalancer ?? DEFAULT_LOAD_BALANCER,
+    ejectOn5xx: spec.ejectOn5xx ?? false,
   });
 }
 

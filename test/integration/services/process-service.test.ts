@@ -104,9 +104,13 @@ describe('a service of process replicas behind the proxy', () => {
       while (!stop && Date.now() < deadline) {
         try {
           const res = await request(`${cli.proxyUrl}/load`);
-          await res.body.dump();
-          if (res.statusCode !== 200) failures++;
-        } catch {
+          const text = await res.body.text();
+          if (res.statusCode !== 200) {
+            failures++;
+            if (failures < 3) console.log('FAIL', res.statusCode, text);
+          }
+        } catch (e) {
+          console.log('ERR', e);
           failures++;
         }
         done++;
@@ -126,6 +130,7 @@ describe('a service of process replicas behind the proxy', () => {
     await eventually(() => expect(done).toBeGreaterThan(afterReplace + 50));
     stop = true;
     await load;
+    if (failures > 0) console.log(cli.stdout().split('\n').filter((l) => !l.includes('"stream"')).join('\n'));
     expect(failures).toBe(0);
     const metrics = await (await request(`${cli.adminUrl}/metrics`)).body.text();
     expect(metrics).toMatch(/dockmaster_replica_restarts_total\{service="demo"\} 1/);
