@@ -15,7 +15,8 @@ import { loadGatewayConfig } from './config/gateway-config.js';
 import { GATEWAY_DEFAULTS, type GatewayConfig } from './model/gateway.js';
 import type { EndpointProvider, ProviderStatus } from './registry/provider.js';
 import { createAdminServer, listenAdmin } from './admin/admin-server.js';
-import type { AdminService } from './admin/admin-service.js';
+import type { AdminService, EndpointView, ProviderView, ServiceView } from './admin/admin-service.js';
+import { isPickable } from './model/endpoint.js';
 import { ServiceStore } from './config/service-store.js';
 import type { ServiceSpec } from './model/service.js';
 import { EventLog } from './observability/event-log.js';
@@ -171,6 +172,37 @@ export class App {
     });
   }
 
+  /** Services that are managed here or that any provider reports endpoints for. */
+  private serviceNames(): string[] {
+    const names = new Set(this.manager.list().map((s) => s.name));
+    for (const name of this.endpoints.current().keys()) names.add(name);
+    return [...names].sort();
+  }
+
+  private serviceView(name: string): ServiceView {
+    const managed = this.manager.status(name);
+    const pool = this.proxy.currentTable().pools.get(`service:${name}`);
+    const raw = this.endpoints.current().get(name) ?? [];
+    const ejected = this.outliers.ejected();
+    const endpoints: EndpointView[] = (pool?.endpoints ?? raw).map((e) => ({
+      id: e.id,
+      origin: e.origin,
+      source: e.source,
+      revision: e.revision,
+      weight: e.weight,
+      pickable: isPickable(e),
+      healthy: e.healthy,
+      draining: e.draining,
+      ejected: ejected.has(e.id),
+      inFlight: this.proxy.inFlight(e.id),
+    }));
+    const sources = new Set(raw.map((e) => e.source));
+    const providers: ProviderView[] = [...this.providerStatus.values()]
+      .filter((p) => sources.has(p.provider) || !p.up)
+      .map((p) => ({ provider: p.provider, up: p.up, stale: !p.up, lastSyncMs: p.lastSyncMs, lastError: p.lastError }));
+    return { ...managed, name, endpoints, providers };
+  }
+
   /** Provider freshness, for the admin API. */
   providerStatuses(): ProviderStatus[] {
     return [...this.providerStatus.values()];
@@ -199,8 +231,8 @@ export class App {
       routes: this.routes,
       services: {
         specs: this.services,
-        list: () => this.manager.list(),
-        status: (name) => this.manager.status(name),
+        list: () => this.serviceNames().map((name) => this.serviceView(name)),
+        status: (name) => (this.serviceNames().includes(name) ? this.serviceView(name) : undefined),
       },
       events: this.events,
       registry: this.registry,

@@ -30,11 +30,43 @@ export interface ServiceSpecsAdmin {
   setReplicas(name: string, replicas: number): Promise<PutResult>;
 }
 
-/** Services: their stored specs, and what the controllers observe of them. */
+/** One endpoint of a service as the routing table has it now, from any provider. */
+export interface EndpointView {
+  readonly id: string;
+  readonly origin: string;
+  readonly source: string;
+  readonly revision?: string | undefined;
+  readonly weight: number;
+  /** Takes new requests (healthy, not ejected, not draining). */
+  readonly pickable: boolean;
+  readonly healthy: boolean;
+  readonly draining: boolean;
+  readonly ejected: boolean;
+  readonly inFlight: number;
+}
+
+export interface ProviderView {
+  readonly provider: string;
+  readonly up: boolean;
+  /** True while the provider serves its last good snapshot because its source failed. */
+  readonly stale: boolean;
+  readonly lastSyncMs?: number | undefined;
+  readonly lastError?: string | undefined;
+}
+
+/** A service as the admin API shows it: the managed part (spec, replicas) when dockmaster runs
+ * it, and the endpoints every provider contributes, with the providers' freshness. */
+export type ServiceView = Partial<ServiceStatus> & {
+  readonly name: string;
+  readonly endpoints: readonly EndpointView[];
+  readonly providers: readonly ProviderView[];
+};
+
+/** Services: their stored specs, and what the controllers and providers observe of them. */
 export interface ServicesAdmin {
   readonly specs: ServiceSpecsAdmin;
-  list(): readonly ServiceStatus[];
-  status(name: string): ServiceStatus | undefined;
+  list(): readonly ServiceView[];
+  status(name: string): ServiceView | undefined;
 }
 
 export interface AdminService {

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { DockmasterError, formatProblems } from '../errors.js';
 import { parseYamlDocuments } from '../config/parse-yaml-documents.js';
-import type { ServiceStatus } from '../deploy/service-controller.js';
+import type { ServiceView } from '../admin/admin-service.js';
 import { AdminClient, describeError } from './admin-client.js';
 import { formatService, formatServices } from './format-status.js';
 
@@ -40,8 +40,8 @@ export async function statusCommand(argv: string[], io: Output): Promise<number>
     return 1;
   }
   if (values.json) io.out(JSON.stringify(answer.body, null, 2));
-  else if (name === undefined) io.out(formatServices((answer.body as { services: ServiceStatus[] }).services));
-  else io.out(formatService(answer.body as ServiceStatus, Date.now()));
+  else if (name === undefined) io.out(formatServices((answer.body as { services: ServiceView[] }).services));
+  else io.out(formatService(answer.body as ServiceView, Date.now()));
   return 0;
 }
 

@@ -1,5 +1,5 @@
 // Renders service status for `dockmaster status` as aligned plain-text tables. Pure.
-import type { ServiceStatus } from '../deploy/service-controller.js';
+import type { ServiceView } from '../admin/admin-service.js';
 
 function table(rows: readonly (readonly string[])[]): string {
   const widths: number[] = [];
@@ -7,26 +7,44 @@ function table(rows: readonly (readonly string[])[]): string {
   return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')).join('\n');
 }
 
-export function formatServices(services: readonly ServiceStatus[]): string {
+export function formatServices(services: readonly ServiceView[]): string {
   if (services.length === 0) return 'no services';
-  const rows = [['SERVICE', 'REVISION', 'READY', 'DESIRED', 'RUNTIME']];
-  for (const s of services) rows.push([s.name, s.revision, String(s.readyReplicas), String(s.desiredReplicas), s.spec.runtime.type]);
+  const rows = [['SERVICE', 'REVISION', 'READY', 'DESIRED', 'ENDPOINTS', 'SOURCE']];
+  for (const s of services) {
+    const pickable = s.endpoints.filter((e) => e.pickable).length;
+    const sources = [...new Set(s.endpoints.map((e) => e.source))].join(',') || (s.spec ? s.spec.runtime.type : '-');
+    rows.push([s.name, s.revision ?? '-', s.readyReplicas === undefined ? '-' : String(s.readyReplicas), s.desiredReplicas === undefined ? '-' : String(s.desiredReplicas), `${pickable}/${s.endpoints.length}`, sources]);
+  }
   return table(rows);
 }
 
-export function formatService(s: ServiceStatus, nowMs: number): string {
-  const head = [
-    `service:   ${s.name}`,
-    `revision:  ${s.revision}`,
-    `replicas:  ${s.readyReplicas} ready / ${s.desiredReplicas} desired`,
-  ];
-  if (s.crashBackoff.consecutiveCrashes > 0) {
+export function formatService(s: ServiceView, nowMs: number): string {
+  const head = [`service:   ${s.name}`];
+  if (s.revision !== undefined) head.push(`revision:  ${s.revision}`);
+  if (s.desiredReplicas !== undefined) head.push(`replicas:  ${s.readyReplicas ?? 0} ready / ${s.desiredReplicas} desired`);
+  if (s.crashBackoff !== undefined && s.crashBackoff.consecutiveCrashes > 0) {
     const inMs = Math.max(0, s.crashBackoff.nextStartAtMs - nowMs);
     head.push(`backoff:   ${s.crashBackoff.consecutiveCrashes} crashes in a row, next start in ${Math.ceil(inMs / 1000)} s`);
   }
-  const rows = [['REPLICA', 'REVISION', 'STATE', 'ADDRESS', 'RESTARTS', 'AGE', 'LAST ERROR']];
-  for (const r of s.replicas) {
-    rows.push([r.id, r.revision, r.state, r.address ?? '-', String(r.restarts), `${Math.round((nowMs - r.startedAtMs) / 1000)}s`, r.health.lastError ?? '']);
+  for (const p of s.providers) {
+    if (p.stale) head.push(`provider:  ${p.provider} STALE (serving its last good endpoints): ${p.lastError ?? ''}`);
   }
-  return `${head.join('\n')}\n\n${table(rows)}`;
+  const sections = [head.join('\n')];
+  if (s.replicas !== undefined && s.replicas.length > 0) {
+    const rows = [['REPLICA', 'REVISION', 'STATE', 'ADDRESS', 'RESTARTS', 'AGE', 'LAST ERROR']];
+    for (const r of s.replicas) {
+      rows.push([r.id, r.revision, r.state, r.address ?? '-', String(r.restarts), `${Math.round((nowMs - r.startedAtMs) / 1000)}s`, r.health.lastError ?? '']);
+    }
+    sections.push(table(rows));
+  }
+  const external = s.endpoints.filter((e) => e.source !== 'managed');
+  if (external.length > 0) {
+    const rows = [['ENDPOINT', 'SOURCE', 'ADDRESS', 'VERSION', 'WEIGHT', 'STATE']];
+    for (const e of external) {
+      const state = e.ejected ? 'ejected' : e.draining ? 'draining' : e.pickable ? 'ready' : 'unhealthy';
+      rows.push([e.id, e.source, e.origin, e.revision ?? '-', String(e.weight), state]);
+    }
+    sections.push(table(rows));
+  }
+  return sections.join('\n\n');
 }

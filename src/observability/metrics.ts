@@ -1,14 +1,16 @@
 // Prometheus metrics of the proxy and config layers, registered on an injected Registry. I/O-free.
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { METRIC } from './metric-names.js';
+import { CountingGauge, RequestCounter, RequestHistogram, RequestStats, registerScraped } from './request-stats.js';
 
-type RequestLabels = 'route' | 'service' | 'method' | 'status_class';
 
 export interface Metrics {
   readonly registry: Registry;
-  readonly requestsTotal: Counter<RequestLabels>;
-  readonly requestDurationSeconds: Histogram<RequestLabels>;
-  readonly inFlightRequests: Gauge<'route' | 'service'>;
+  /** Requests and their durations by route, service, method and status class: one set of
+   * plain counters on the hot path, scraped as a counter and a histogram. */
+  readonly requests: RequestStats;
+  /** Requests in flight by route and service. */
+  readonly inFlightRequests: CountingGauge;
   /** kind: refused | reset | timeout | other */
   readonly upstreamErrorsTotal: Counter<'route' | 'service' | 'kind'>;
   /** reason: connect | reset */
@@ -50,27 +52,15 @@ export const DURATION_BUCKETS_SECONDS = [
 
 export function createMetrics(registry: Registry): Metrics {
   const registers = [registry];
+  const requests = new RequestStats(DURATION_BUCKETS_SECONDS);
+  registerScraped(registry, new RequestCounter(METRIC.proxyRequestsTotal, 'Requests answered by the proxy, by route, service, method and status class (2xx..5xx).', requests));
+  registerScraped(registry, new RequestHistogram(METRIC.proxyRequestDurationSeconds, 'Time from request arrival to the last response byte, in seconds.', requests));
+  const inFlightRequests = new CountingGauge(METRIC.proxyInFlightRequests, 'Requests being proxied right now.');
+  registerScraped(registry, inFlightRequests);
   return {
     registry,
-    requestsTotal: new Counter({
-      name: METRIC.proxyRequestsTotal,
-      help: 'Requests answered by the proxy, by route, service, method and status class (2xx..5xx).',
-      labelNames: ['route', 'service', 'method', 'status_class'],
-      registers,
-    }),
-    requestDurationSeconds: new Histogram({
-      name: METRIC.proxyRequestDurationSeconds,
-      help: 'Time from request arrival to the last response byte, in seconds.',
-      labelNames: ['route', 'service', 'method', 'status_class'],
-      buckets: DURATION_BUCKETS_SECONDS,
-      registers,
-    }),
-    inFlightRequests: new Gauge({
-      name: METRIC.proxyInFlightRequests,
-      help: 'Requests being proxied right now.',
-      labelNames: ['route', 'service'],
-      registers,
-    }),
+    requests,
+    inFlightRequests,
     upstreamErrorsTotal: new Counter({
       name: METRIC.proxyUpstreamErrorsTotal,
       help: 'Failed upstream attempts by kind: refused, reset, timeout, other.',

@@ -46,6 +46,8 @@ export interface PreparedRequest {
   readonly requestId: string;
   /** True when the client sent `TE: trailers`, the only TE value passed on. */
   readonly teTrailers: boolean;
+  /** True when the request has a body (Transfer-Encoding, or a Content-Length other than 0). */
+  readonly hasBody: boolean;
 }
 
 function connectionTokens(raw: readonly string[]): Set<string> | undefined {
@@ -79,6 +81,7 @@ export function prepareRequestHeaders(raw: readonly string[], ctx: ForwardContex
   let requestId: string | undefined;
   let teTrailers = false;
   let upgradeValue: string | undefined;
+  let hasBody = false;
 
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
@@ -91,7 +94,9 @@ export function prepareRequestHeaders(raw: readonly string[], ctx: ForwardContex
       continue;
     }
     if (CLIENT_CLAIMS.has(lower) && !ctx.peerTrusted) continue;
+    if (lower === 'content-length' && value !== '0') hasBody = true;
     if (HOP_BY_HOP.has(lower)) {
+      if (lower === 'transfer-encoding') hasBody = true;
       if (lower === 'te' && value.split(',').some((v) => v.trim().toLowerCase() === 'trailers')) teTrailers = true;
       if (lower === 'upgrade') upgradeValue = value;
       continue;
@@ -117,7 +122,7 @@ export function prepareRequestHeaders(raw: readonly string[], ctx: ForwardContex
   headers.push('x-request-id', id);
   if (teTrailers) headers.push('te', 'trailers');
   if (ctx.upgrade && upgradeValue !== undefined) headers.push('connection', 'upgrade', 'upgrade', upgradeValue);
-  return { headers, hostCount, host, requestId: id, teTrailers };
+  return { headers, hostCount, host, requestId: id, teTrailers, hasBody };
 }
 
 /**
@@ -127,25 +132,31 @@ export function prepareRequestHeaders(raw: readonly string[], ctx: ForwardContex
  * and the client must see exactly one.
  */
 export function filterResponseHeaders(raw: readonly (Buffer | string)[]): string[] {
-  let named: Set<string> | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = (raw[i] as Buffer | string).toString();
-    if (name.length === 10 && name.toLowerCase() === 'connection') {
-      named ??= new Set();
-      for (const token of (raw[i + 1] as Buffer | string).toString().split(',')) {
-        const t = token.trim().toLowerCase();
-        if (t) named.add(t);
-      }
-    }
-  }
+  // One pass converts and keeps; a Connection header (rare in responses) triggers a second pass
+  // over the kept strings to drop what it names.
   const out: string[] = [];
+  let named: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = (raw[i] as Buffer | string).toString('latin1');
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || named?.has(lower) || lower === 'x-request-id') continue;
+    if (HOP_BY_HOP.has(lower) || lower === 'x-request-id') {
+      if (lower === 'connection') {
+        named ??= new Set();
+        for (const token of (raw[i + 1] as Buffer | string).toString('latin1').split(',')) {
+          const t = token.trim().toLowerCase();
+          if (t) named.add(t);
+        }
+      }
+      continue;
+    }
     out.push(name, (raw[i + 1] as Buffer | string).toString('latin1'));
   }
-  return out;
+  if (named === undefined) return out;
+  const kept: string[] = [];
+  for (let i = 0; i < out.length; i += 2) {
+    if (!named.has((out[i] as string).toLowerCase())) kept.push(out[i] as string, out[i + 1] as string);
+  }
+  return kept;
 }
 
 /** Methods that may be replayed after a reset (RFC 9110 9.2.2). */

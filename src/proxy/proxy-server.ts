@@ -24,6 +24,7 @@ import { sendError } from './error-response.js';
 import { handleUpgrade, type UpgradeTunnels } from './upgrade.js';
 import type { ErrorCode } from '../errors.js';
 import type { OutlierDetector } from '../health/outlier-detector.js';
+import type { StatsEntry } from '../observability/request-stats.js';
 
 export interface ProxyDeps {
   readonly logger: Logger;
@@ -40,8 +41,20 @@ export interface ProxyDeps {
   readonly outliers?: OutlierDetector;
 }
 
-const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'CONNECT']);
-const STATUS_CLASS = ['1xx', '1xx', '2xx', '3xx', '4xx', '5xx'];
+/** Method label values; anything else counts as OTHER (a bounded label set). */
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'CONNECT', 'OTHER'];
+const METHOD_INDEX = new Map(METHODS.map((m, i) => [m, i]));
+const OTHER_METHOD_INDEX = METHODS.length - 1;
+/** How often the total-deadline sweep runs: a response body that outlives its route's
+ * timeoutMs is cut within this much. */
+const DEADLINE_SWEEP_MS = 50;
+
+/** A route's metric cells: its in-flight gauge and one stats entry per method and status class. */
+export interface RouteStats {
+  readonly service: string;
+  readonly inFlight: { value: number };
+  readonly entries: Array<StatsEntry | undefined>;
+}
 
 /** What routing decided for a request, shared by plain requests and upgrades. */
 export interface Resolved {
@@ -56,10 +69,6 @@ export type Resolution =
   | { readonly ok: true; readonly value: Resolved }
   | { readonly ok: false; readonly code: ErrorCode; readonly reason: string; readonly requestId: string | undefined };
 
-interface MetricChildren {
-  readonly count: { inc(): void };
-  readonly duration: { observe(value: number): void };
-}
 
 export class ProxyServer {
   readonly server: Server;
@@ -68,10 +77,13 @@ export class ProxyServer {
   private table: RoutingTable = EMPTY_TABLE;
   private readonly pickers = new Map<string, Picker>();
   private readonly inFlightByEndpoint = new Map<string, number>();
-  private readonly metricCache = new Map<string, MetricChildren>();
-  private readonly inFlightGauges = new Map<string, { inc(): void; dec(): void }>();
+  private readonly statsByRoute = new Map<string, RouteStats>();
   requestsInFlight = 0;
   retriesInFlight = 0;
+  /** Requests whose total deadline the sweep checks: one shared timer instead of one per
+   * request (before the response head, undici's headersTimeout enforces the deadline exactly). */
+  readonly active = new Set<Forwarding>();
+  private sweepTimer: NodeJS.Timeout | undefined;
   private draining = false;
   private idleWaiters: Array<() => void> = [];
   readonly deps: Required<Omit<ProxyDeps, 'trustedProxies' | 'outliers'>> & { trustedProxies: PeerMatcher; outliers: OutlierDetector | undefined };
@@ -132,7 +144,15 @@ export class ProxyServer {
     return this.draining;
   }
 
+  private sweepDeadlines(): void {
+    if (this.active.size === 0) return;
+    const nowMs = performance.now();
+    for (const forwarding of this.active) forwarding.checkDeadline(nowMs);
+  }
+
   async listen(host: string, port: number): Promise<AddressInfo> {
+    this.sweepTimer ??= setInterval(() => this.sweepDeadlines(), DEADLINE_SWEEP_MS);
+    this.sweepTimer.unref();
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(port, host, () => {
@@ -161,7 +181,7 @@ export class ProxyServer {
     }
     if (!target.ok) return { ok: false, code: 'DM_ERR_PROXY_BAD_REQUEST', reason: 'bad_path', requestId: prepared.requestId };
     const host = prepared.host;
-    const route = matchRoute(table, host, target.path, req.headers);
+    const route = matchRoute(table, host, target.path, () => req.headers);
     if (route === undefined) return { ok: false, code: 'DM_ERR_ROUTE_NOT_FOUND', reason: 'not_found', requestId: prepared.requestId };
     const pickerKey = `${route.poolKey}|${route.loadBalancer}`;
     let picker = this.pickers.get(pickerKey);
@@ -206,42 +226,44 @@ export class ProxyServer {
     else this.inFlightByEndpoint.set(id, n);
   }
 
-  requestStarted(route: CompiledRoute): void {
-    this.requestsInFlight++;
-    this.inFlightGauge(route).inc();
+  /** Per-route metric cells, created once per route and reused by every request. */
+  routeStats(route: CompiledRoute): RouteStats {
+    let stats = this.statsByRoute.get(route.name);
+    if (stats === undefined || stats.service !== (route.service ?? '')) {
+      const service = route.service ?? '';
+      stats = { service, inFlight: this.deps.metrics.inFlightRequests.cell({ route: route.name, service }), entries: [] };
+      this.statsByRoute.set(route.name, stats);
+    }
+    return stats;
   }
 
-  requestFinished(route: CompiledRoute, method: string, status: number, seconds: number): void {
+  requestStarted(stats: RouteStats): void {
+    this.requestsInFlight++;
+    stats.inFlight.value++;
+  }
+
+  requestFinished(route: CompiledRoute, stats: RouteStats, method: string, status: number, seconds: number): void {
     this.requestsInFlight--;
-    this.inFlightGauge(route).dec();
-    const m = KNOWN_METHODS.has(method) ? method : 'OTHER';
-    const statusClass = STATUS_CLASS[Math.floor(status / 100)] ?? '5xx';
-    const key = `${route.name}\0${m}\0${statusClass}`;
-    let children = this.metricCache.get(key);
-    if (children === undefined) {
-      const labels = { route: route.name, service: route.service ?? '', method: m, status_class: statusClass };
-      children = {
-        count: this.deps.metrics.requestsTotal.labels(labels),
-        duration: this.deps.metrics.requestDurationSeconds.labels(labels),
-      };
-      this.metricCache.set(key, children);
+    stats.inFlight.value--;
+    const methodIndex = METHOD_INDEX.get(method) ?? OTHER_METHOD_INDEX;
+    const classIndex = Math.min(5, Math.max(1, Math.floor(status / 100)));
+    const slot = methodIndex * 6 + classIndex;
+    let entry = stats.entries[slot];
+    if (entry === undefined) {
+      entry = this.deps.metrics.requests.entry({
+        route: route.name,
+        service: stats.service,
+        method: METHODS[methodIndex] ?? 'OTHER',
+        status_class: `${classIndex}xx`,
+      });
+      stats.entries[slot] = entry;
     }
-    children.count.inc();
-    children.duration.observe(seconds);
+    entry.observe(seconds);
     if (this.requestsInFlight === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       for (const w of waiters) w();
     }
-  }
-
-  private inFlightGauge(route: CompiledRoute): { inc(): void; dec(): void } {
-    let gauge = this.inFlightGauges.get(route.name);
-    if (gauge === undefined) {
-      gauge = this.deps.metrics.inFlightRequests.labels({ route: route.name, service: route.service ?? '' });
-      this.inFlightGauges.set(route.name, gauge);
-    }
-    return gauge;
   }
 
   /**
@@ -274,6 +296,7 @@ export class ProxyServer {
     });
     for (const socket of this.tunnels.open) socket.destroy();
     this.server.closeAllConnections();
+    clearInterval(this.sweepTimer);
     await closed;
     await this.pools.destroy();
     return drained;
@@ -292,6 +315,7 @@ class Forwarding implements Dispatcher.DispatchHandler {
   private readonly req: IncomingMessage;
   private readonly res: ServerResponse;
   private readonly resolved: Resolved;
+  private readonly stats: RouteStats;
   private readonly startMs = performance.now();
   private readonly tried = new Set<string>();
   private readonly idempotent: boolean;
@@ -299,7 +323,7 @@ class Forwarding implements Dispatcher.DispatchHandler {
   private endpoint: Endpoint | undefined;
   private body: LazyBody | undefined;
   private abortAttempt: ((error: Error) => void) | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly deadlineMs: number;
   private responseStarted = false;
   private done = false;
   private timedOut = false;
@@ -311,14 +335,15 @@ class Forwarding implements Dispatcher.DispatchHandler {
     this.req = req;
     this.res = res;
     this.resolved = resolved;
+    this.stats = proxy.routeStats(resolved.route);
     this.idempotent = isIdempotent(req.method ?? 'GET');
-    const length = req.headers['content-length'];
-    this.hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+    this.hasBody = resolved.prepared.hasBody;
+    this.deadlineMs = this.startMs + resolved.route.timeouts.totalMs;
   }
 
   start(): void {
-    this.proxy.requestStarted(this.resolved.route);
-    this.timer = setTimeout(this.onTotalTimeout, this.resolved.route.timeouts.totalMs);
+    this.proxy.requestStarted(this.stats);
+    this.proxy.active.add(this);
     this.res.once('close', this.onClientClose);
     this.attempt();
   }
@@ -343,7 +368,8 @@ class Forwarding implements Dispatcher.DispatchHandler {
         method: (this.req.method ?? 'GET'),
         headers: prepared.headers,
         body: this.body ?? null,
-        headersTimeout: route.timeouts.responseHeadersMs,
+        // The head must come within what is left of the route's total time.
+        headersTimeout: Math.max(1, Math.min(route.timeouts.responseHeadersMs, Math.ceil(this.deadlineMs - performance.now()))),
         bodyTimeout: route.timeouts.bodyIdleMs,
         // A draining endpoint's connection is not reused after this request.
         reset: endpoint.draining,
@@ -466,18 +492,23 @@ class Forwarding implements Dispatcher.DispatchHandler {
   private finish(status: number): void {
     if (this.done) return;
     this.done = true;
-    clearTimeout(this.timer);
+    this.proxy.active.delete(this);
     if (this.isRetry) this.proxy.retriesInFlight--;
     const { route } = this.resolved;
     const method = this.req.method ?? 'GET';
     const seconds = (performance.now() - this.startMs) / 1000;
-    this.proxy.requestFinished(route, method, status, seconds);
+    this.proxy.requestFinished(route, this.stats, method, status, seconds);
     if (this.proxy.deps.accessLog) {
       this.proxy.deps.logger.info(
         { route: route.name, method, path: this.resolved.upstreamPath, status, durationMs: Math.round(seconds * 1000), requestId: this.resolved.prepared.requestId },
         'access',
       );
     }
+  }
+
+  /** Called by the proxy's deadline sweep. */
+  checkDeadline(nowMs: number): void {
+    if (nowMs >= this.deadlineMs) this.onTotalTimeout();
   }
 
   private readonly onTotalTimeout = (): void => {

@@ -93,7 +93,9 @@ export function pathMatchesPrefix(prefix: string, path: string): boolean {
   return path.charCodeAt(length) === 47;
 }
 
-function headersMatch(conditions: CompiledRoute['headers'], headers: RequestHeaders): boolean {
+function headersMatch(conditions: CompiledRoute['headers'], source: RequestHeaders | (() => RequestHeaders)): boolean {
+  if (conditions.length === 0) return true;
+  const headers = typeof source === 'function' ? source() : source;
   for (let i = 0; i < conditions.length; i++) {
     const condition = conditions[i] as readonly [string, string];
     const actual = headers[condition[0]];
@@ -109,13 +111,14 @@ function headersMatch(conditions: CompiledRoute['headers'], headers: RequestHead
 /**
  * The first route of the table (most specific first) whose host, path prefix and header
  * conditions all match. `path` is the normalised path without query string; header names are
- * lower case, as node:http gives them.
+ * lower case, as node:http gives them. `headers` may be a function, called only when a route
+ * has header conditions (node:http builds its headers object lazily: most requests never need it).
  */
 export function matchRoute(
   table: RoutingTable,
   host: string | undefined,
   path: string,
-  headers: RequestHeaders,
+  headers: RequestHeaders | (() => RequestHeaders),
 ): CompiledRoute | undefined {
   const index = indexFor(table);
   const normalHost = normalizeHost(host);

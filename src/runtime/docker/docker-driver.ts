@@ -1,12 +1,10 @@
 // DockerDriver: runs replicas as Docker containers through dockerode. Does I/O (Docker API,
 // sockets). Containers carry dockmaster's labels, so they outlive dockmaster and a later one adopts
 // them through list(); /events keeps observations fresh and is re-listed after every reconnect.
-import type { Readable } from 'node:stream';
 import Dockerode from 'dockerode';
 import { DockmasterError } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import { EventHub } from '../event-hub.js';
-import { splitJsonLines } from '../json-lines.js';
 import { portOwnedBy } from '../port-owner.js';
 import { canConnect, delayMs, findFreePort, isPortTaken } from '../ports.js';
 import { envList, replicaEnv } from '../replica-env.js';
@@ -19,6 +17,7 @@ import type {
   RuntimeDriver,
   RuntimeEventListener,
 } from '../runtime-driver.js';
+import { DockerEventFollower } from './docker-events.js';
 import { demuxDockerLogs } from './docker-logs.js';
 import {
   DOCKER_LABEL,
@@ -84,11 +83,8 @@ export class DockerDriver implements RuntimeDriver {
   private readonly startTimeoutMs: number;
   private readonly portAttempts: number;
   private readonly pullTimeoutMs: number;
-  private readonly reconnectInitialMs: number;
-  private readonly reconnectMaxMs: number;
   private readonly nowMs: () => number;
   private readonly findFreePort: () => Promise<number>;
-  private readonly random: () => number;
 
   /** Last state seen per container id: events are emitted only for changes against it. */
   private readonly known = new Map<string, ReplicaObservation>();
@@ -96,9 +92,9 @@ export class DockerDriver implements RuntimeDriver {
   private readonly pending = new Set<string>();
   /** Containers stop() was asked to end, with the time it was asked. */
   private readonly expectedExits = new Map<string, number>();
-  private watching: Promise<void> | undefined;
-  private eventsAbort: AbortController | undefined;
-  private wakeBackoff: (() => void) | undefined;
+  /** /events follower (shared with the Docker label provider); started by ensureWatching(). */
+  private readonly events: DockerEventFollower;
+  private watching = false;
   private lastEventTimeNano = 0;
   /** Set while resync() lists: events wait here. */
   private resyncQueue: DockerEventLike[] | undefined;
@@ -114,11 +110,25 @@ export class DockerDriver implements RuntimeDriver {
     this.startTimeoutMs = options.startTimeoutMs ?? 30_000;
     this.portAttempts = Math.max(1, options.portAttempts ?? 3);
     this.pullTimeoutMs = options.pullTimeoutMs ?? 300_000;
-    this.reconnectInitialMs = options.reconnectInitialMs ?? 200;
-    this.reconnectMaxMs = options.reconnectMaxMs ?? 5_000;
     this.nowMs = options.nowMs ?? Date.now;
     this.findFreePort = options.findFreePort ?? findFreePort;
-    this.random = options.random ?? Math.random;
+    // The stream is opened before listing (resync), so no change falls between the two; events
+    // that arrive while listing wait in resyncQueue. A reconnect resumes with `since`.
+    this.events = new DockerEventFollower({
+      docker: this.docker,
+      logger: this.logger,
+      filters: { type: ['container'], label: this.labelFilters() },
+      since: () => (this.lastEventTimeNano > 0 ? this.lastEventTimeNano / 1e9 : undefined),
+      onEvent: (event) => {
+        if (this.resyncQueue) this.resyncQueue.push(event);
+        else this.onDockerEvent(event);
+      },
+      onConnected: (reconnected) => this.resync(reconnected),
+      onDisconnected: () => this.setAvailable(false),
+      reconnectInitialMs: options.reconnectInitialMs ?? 200,
+      reconnectMaxMs: options.reconnectMaxMs ?? 5_000,
+      random: options.random ?? Math.random,
+    });
   }
 
   on(listener: RuntimeEventListener): () => void {
@@ -215,9 +225,7 @@ export class DockerDriver implements RuntimeDriver {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.eventsAbort?.abort();
-    this.wakeBackoff?.();
-    await this.watching;
+    await this.events.close();
     this.hub.clear();
   }
 
@@ -434,77 +442,8 @@ export class DockerDriver implements RuntimeDriver {
 
   private ensureWatching(): void {
     if (this.watching || this.closed) return;
-    this.watching = this.watchLoop();
-  }
-
-  /** Bounded by close(): each turn opens /events, re-lists, reads until the stream ends, then waits
-   * a growing backoff. The stream is opened before listing, so no change falls between the two. */
-  private async watchLoop(): Promise<void> {
-    let backoffMs = this.reconnectInitialMs;
-    let connectedOnce = false;
-    while (!this.closed) {
-      const abort = new AbortController();
-      this.eventsAbort = abort;
-      try {
-        const since = this.lastEventTimeNano > 0 ? this.lastEventTimeNano / 1e9 : undefined;
-        const stream = await this.docker.getEvents({
-          ...(since === undefined ? {} : { since }),
-          filters: { type: ['container'], label: this.labelFilters() },
-          abortSignal: abort.signal,
-        } as Dockerode.GetEventsOptions);
-        const consumed = this.consume(stream, abort.signal);
-        await this.resync(connectedOnce);
-        connectedOnce = true;
-        backoffMs = this.reconnectInitialMs;
-        await consumed;
-        if (!this.closed) this.logger.warn('docker event stream ended; reconnecting');
-      } catch (err) {
-        // One warning per outage; the retries behind it are debug noise.
-        if (!this.closed) {
-          const log = this.available ? this.logger.warn.bind(this.logger) : this.logger.debug.bind(this.logger);
-          log({ err: errorText(err) }, 'docker event stream failed; reconnecting');
-        }
-      } finally {
-        abort.abort();
-      }
-      if (this.closed) break;
-      this.setAvailable(false);
-      const waitMs = backoffMs * (0.5 + this.random() / 2);
-      backoffMs = Math.min(backoffMs * 2, this.reconnectMaxMs);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, waitMs);
-        this.wakeBackoff = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wakeBackoff = undefined;
-    }
-  }
-
-  private consume(stream: NodeJS.ReadableStream, signal: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve) => {
-      let rest = '';
-      const done = (): void => {
-        resolve();
-      };
-      signal.addEventListener('abort', () => {
-        (stream as Partial<Readable>).destroy?.();
-        resolve();
-      });
-      stream.on('data', (chunk: Buffer | string) => {
-        const split = splitJsonLines(rest, typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
-        rest = split.rest;
-        for (const bad of split.invalid) this.logger.warn({ text: bad.slice(0, 200) }, 'unparsable docker event skipped');
-        for (const value of split.values) {
-          if (this.resyncQueue) this.resyncQueue.push(value as DockerEventLike);
-          else this.onDockerEvent(value as DockerEventLike);
-        }
-      });
-      stream.on('end', done);
-      stream.on('close', done);
-      stream.on('error', done);
-    });
+    this.watching = true;
+    this.events.start();
   }
 
   /** Re-lists and emits the differences against what was known: what happened while the stream

@@ -91,6 +91,7 @@ describe('compileTable', () => {
       timeouts: routeTimeouts(DEFAULT_ROUTE_TIMEOUT_MS),
       retries: 2,
       loadBalancer: 'round-robin',
+      ejectOn5xx: false,
     });
   });
 

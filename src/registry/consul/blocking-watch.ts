@@ -1,0 +1,105 @@
+// One Consul blocking-query loop: asks, applies the index rules (blocking-index.ts), hands changed
+// answers to its owner, waits on a token bucket between requests and backs off with jitter after
+// errors. The loop runs until stop(), and its request rate is bounded by the bucket and the
+// backoff. I/O shell (timers; the request itself is injected).
+import { advanceIndex } from './blocking-index.js';
+import { backoffDelayMs, type BackoffLimits } from './backoff.js';
+import { fullBucket, takeToken, type TokenBucket, type TokenBucketLimits } from './token-bucket.js';
+import type { BlockingAnswer } from './consul-client.js';
+
+export interface BlockingWatchOptions {
+  /** One request with the given index; rejects on any failure (HTTP error, refusal, timeout). */
+  readonly query: (index: number, signal: AbortSignal) => Promise<BlockingAnswer>;
+  /**
+   * A changed answer. Returns undefined when it was usable, or why it was not (a wrong shape):
+   * an unusable answer counts as a failed read (backoff; the index is not advanced).
+   */
+  readonly onChange: (body: unknown, nowMs: number) => string | undefined;
+  /** After every usable answer, changed or not. */
+  readonly onSuccess: (nowMs: number) => void;
+  readonly onError: (error: string, nowMs: number) => void;
+  readonly bucket: TokenBucketLimits;
+  readonly backoff: BackoffLimits;
+  readonly nowMs: () => number;
+  readonly random: () => number;
+}
+
+/** Resolves after `ms`, or at once when the signal aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+export class BlockingWatch {
+  private readonly options: BlockingWatchOptions;
+  private readonly controller = new AbortController();
+  private bucket: TokenBucket;
+  private index = 0;
+  private failures = 0;
+  private readonly loop: Promise<void>;
+  private resolveFirst!: () => void;
+  /** Settles after the first request finished (successfully or not), or at stop(). */
+  readonly firstAttempt: Promise<void>;
+  /** Requests sent so far (for tests and metrics). */
+  requests = 0;
+
+  constructor(options: BlockingWatchOptions) {
+    this.options = options;
+    this.bucket = fullBucket(options.bucket, options.nowMs());
+    this.firstAttempt = new Promise((resolve) => {
+      this.resolveFirst = resolve;
+    });
+    this.loop = this.run();
+  }
+
+  /** Aborts the request in flight and ends the loop. */
+  async stop(): Promise<void> {
+    this.controller.abort();
+    this.resolveFirst();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    const { signal } = this.controller;
+    while (!signal.aborted) {
+      const take = takeToken(this.bucket, this.options.bucket, this.options.nowMs());
+      this.bucket = take.bucket;
+      if (!take.ok) {
+        await sleep(take.waitMs, signal);
+        continue;
+      }
+      const sent = this.index;
+      let failure: string | undefined;
+      try {
+        this.requests += 1;
+        const answer = await this.options.query(sent, signal);
+        if (signal.aborted) break;
+        const step = advanceIndex(sent, answer.index);
+        if (step.changed) failure = this.options.onChange(answer.body, this.options.nowMs());
+        if (failure === undefined) {
+          this.index = step.nextIndex;
+          this.failures = 0;
+          this.options.onSuccess(this.options.nowMs());
+        }
+      } catch (error) {
+        if (signal.aborted) break;
+        failure = error instanceof Error ? error.message : String(error);
+      }
+      if (failure !== undefined) {
+        this.failures += 1;
+        this.options.onError(failure, this.options.nowMs());
+      }
+      this.resolveFirst();
+      if (failure !== undefined) await sleep(backoffDelayMs(this.failures, this.options.backoff, this.options.random), signal);
+    }
+    this.resolveFirst();
+  }
+}
