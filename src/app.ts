@@ -12,7 +12,8 @@ import { RouteStore } from './config/route-store.js';
 import { TableBuilder } from './endpoints/table-builder.js';
 import { OutlierDetector, type EjectionEvent } from './health/outlier-detector.js';
 import { loadGatewayConfig } from './config/gateway-config.js';
-import { GATEWAY_DEFAULTS, type GatewayConfig } from './model/gateway.js';
+import { CONSUL_DEFAULTS, DOCKER_PROVIDER_DEFAULTS, GATEWAY_DEFAULTS, type GatewayConfig } from './model/gateway.js';
+import { DockerProvider } from './registry/docker/docker-provider.js';
 import type { EndpointProvider, ProviderStatus } from './registry/provider.js';
 import { createAdminServer, listenAdmin } from './admin/admin-server.js';
 import type { AdminService, EndpointView, ProviderView, ServiceView } from './admin/admin-service.js';
@@ -46,11 +47,22 @@ export interface AppOptions {
   readonly logger?: Logger;
   /** Runtimes replicas may use: `process` always; `docker` when asked (it needs a daemon). */
   readonly runtimes?: readonly RuntimeType[];
+  /** Providers enabled by CLI flags, merged over dockmaster.yaml. */
+  readonly providerFlags?: { readonly docker?: boolean; readonly consulAddress?: string | undefined };
   /** Tests inject drivers (a fake, or a Docker driver with a test label). */
   readonly drivers?: ReadonlyMap<RuntimeType, RuntimeDriver>;
 }
 
 export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+
+/** CLI flags turn providers on without a dockmaster.yaml (the file's settings win where both). */
+function withProviderFlags(config: GatewayConfig, flags: AppOptions['providerFlags']): GatewayConfig {
+  if (flags === undefined) return config;
+  const docker = config.providers.docker ?? (flags.docker ? DOCKER_PROVIDER_DEFAULTS : undefined);
+  const consul =
+    config.providers.consul ?? (flags.consulAddress !== undefined ? { ...CONSUL_DEFAULTS, address: flags.consulAddress, register: { ...CONSUL_DEFAULTS.register } } : undefined);
+  return { ...config, providers: { docker, consul } };
+}
 
 export class App {
   readonly logger: Logger;
@@ -222,7 +234,7 @@ export class App {
 
   /** Loads the config (a bad one throws ConfigError and nothing starts), then listens. */
   async start(): Promise<{ proxy: AddressInfo; admin: AddressInfo }> {
-    this.gateway = await loadGatewayConfig(this.options.configDir);
+    this.gateway = withProviderFlags(await loadGatewayConfig(this.options.configDir), this.options.providerFlags);
     this.outliers.setConfig(this.gateway.passiveHealth);
     await this.routes.load();
     await this.services.load();
@@ -241,6 +253,8 @@ export class App {
     this.admin = createAdminServer(service, { token: this.options.token, logger: this.logger });
     const admin = await listenAdmin(this.admin, this.options.admin.host, this.options.admin.port);
     const proxy = await this.proxy.listen(this.options.listen.host, this.options.listen.port);
+    const docker = this.gateway.providers.docker;
+    if (docker !== undefined) await this.startProvider(new DockerProvider({ logger: this.logger, config: docker }));
     this.routes.watch();
     this.services.watch();
     this.ready = true;

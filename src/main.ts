@@ -20,6 +20,8 @@ commands:
         [--trusted-proxy CIDR]... [--drain-timeout-ms N] [--access-log]
         runs the gateway (defaults: --config . --listen 127.0.0.1:8080 --admin 127.0.0.1:9090)
         [--runtime process|docker]  how replicas run (default process)
+        [--docker-provider]         route to containers labelled dockmaster.service=NAME
+        [--consul URL]              route to services registered in Consul (e.g. http://127.0.0.1:8500)
   status [SERVICE] [--json]     services, or one service with its replicas
   apply -f FILE                 applies the Route and Service documents of a YAML file
   scale SERVICE N               sets a service's replica count
@@ -52,6 +54,8 @@ async function serve(argv: string[]): Promise<number> {
       'drain-timeout-ms': { type: 'string', default: String(DEFAULT_DRAIN_TIMEOUT_MS) },
       'access-log': { type: 'boolean', default: false },
       runtime: { type: 'string', default: 'process' },
+      'docker-provider': { type: 'boolean', default: false },
+      consul: { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -59,6 +63,9 @@ async function serve(argv: string[]): Promise<number> {
   const drainTimeoutMs = Number(values['drain-timeout-ms']);
   if (!Number.isInteger(drainTimeoutMs) || drainTimeoutMs < 0) {
     throw new DockmasterError('DM_ERR_CLI_USAGE', `--drain-timeout-ms: expected a whole number of ms, got '${values['drain-timeout-ms']}'`);
+  }
+  if (values.consul !== undefined && !/^https?:\/\/[^/]+$/.test(values.consul)) {
+    throw new DockmasterError('DM_ERR_CLI_USAGE', `--consul: expected an address like http://127.0.0.1:8500, got '${values.consul}'`);
   }
   if (values.runtime !== 'process' && values.runtime !== 'docker') {
     throw new DockmasterError('DM_ERR_CLI_USAGE', `--runtime: expected process or docker, got '${values.runtime}'`);
@@ -76,6 +83,7 @@ async function serve(argv: string[]): Promise<number> {
     drainTimeoutMs,
     accessLog: values['access-log'],
     runtimes,
+    providerFlags: { docker: values['docker-provider'], consulAddress: values.consul },
     logger,
   });
   await app.start();

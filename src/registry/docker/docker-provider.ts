@@ -1,6 +1,6 @@
-// DockerProvider: containers that dockmaster did not start, labelled `<prefix>.service=NAME`, as
-// endpoints of service NAME. Does I/O (Docker API): lists and inspects on start, after every
-// (re)connect of /events and after relevant events; publishes whole snapshots, last-known-good.
+// DockerProvider: containers dockmaster did not start, labelled `<prefix>.service=NAME`, as endpoints
+// of NAME. Does I/O (Docker API): lists on start, on every /events (re)connect, on relevant events
+// (coalesced) and each minute; publishes whole snapshots, keeps the last good one on errors.
 import Dockerode from 'dockerode';
 import type { DockerProviderConfig } from '../../model/gateway.js';
 import type { Logger } from '../../observability/logger.js';
@@ -16,16 +16,20 @@ export interface DockerProviderOptions {
    * for a private socket. Never pins an API version. */
   readonly docker?: Dockerode;
   readonly config: DockerProviderConfig;
+  /** Wall clock for `lastSyncMs`. Coalescing uses the monotonic clock its timers run on. */
   readonly nowMs?: () => number;
   /** Jitter of the reconnect backoff. */
   readonly random?: () => number;
-  /** Events coalesce: lists start at most once per this (the first at once). Default 100 ms. */
+  /** Events coalesce: event-driven lists start at most once per this (the first at once). Default 100 ms. */
   readonly minResyncIntervalMs?: number;
   /** Reconnect backoff doubles from initial to max, scaled by 0.5..1. Default 200 ms .. 5 s. */
   readonly reconnectInitialMs?: number;
   readonly reconnectMaxMs?: number;
   /** Upper bound for one list with its inspects; a list that takes longer counts as failed. Default 10 s. */
   readonly listTimeoutMs?: number;
+  /** Lists again this often while connected, even without events: a safety net should a daemon
+   * drop or filter an event differently. Default 60 s; 0 turns it off. */
+  readonly resyncEveryMs?: number;
 }
 
 /** Inspects in flight at once during one list. */
@@ -43,6 +47,7 @@ export class DockerProvider implements EndpointProvider {
   private readonly nowMs: () => number;
   private readonly minResyncIntervalMs: number;
   private readonly listTimeoutMs: number;
+  private readonly resyncEveryMs: number;
   private readonly follower: DockerEventFollower;
 
   private sink: ProviderSink | undefined;
@@ -54,6 +59,9 @@ export class DockerProvider implements EndpointProvider {
   private resyncRunning = false;
   private lastResyncStartMs: number | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
+  private periodicTimer: NodeJS.Timeout | undefined;
+  /** True between a successful connect (stream open, listed) and the next disconnect. */
+  private connected = false;
   private lastSyncMs: number | undefined;
   private skipped: readonly SkippedContainer[] = [];
   /** Aborts a list in flight at close(). */
@@ -68,6 +76,7 @@ export class DockerProvider implements EndpointProvider {
     this.nowMs = options.nowMs ?? Date.now;
     this.minResyncIntervalMs = options.minResyncIntervalMs ?? 100;
     this.listTimeoutMs = options.listTimeoutMs ?? 10_000;
+    this.resyncEveryMs = options.resyncEveryMs ?? 60_000;
     this.firstAttempt = new Promise<void>((resolve) => {
       this.settleFirstAttempt = resolve;
     });
@@ -81,10 +90,12 @@ export class DockerProvider implements EndpointProvider {
       },
       onConnected: async (reconnected) => {
         await this.listSerially();
+        this.connected = true;
         if (reconnected) this.logger.info('docker event stream reconnected; re-listed');
         this.settleFirstAttempt();
       },
       onDisconnected: (error) => {
+        this.connected = false;
         this.reportDown(error === undefined ? 'docker event stream ended' : errorText(error));
         this.settleFirstAttempt();
       },
@@ -100,6 +111,12 @@ export class DockerProvider implements EndpointProvider {
     if (!this.sink && !this.closed) {
       this.sink = sink;
       this.follower.start();
+      if (this.resyncEveryMs > 0) {
+        this.periodicTimer = setInterval(() => {
+          if (this.connected) this.requestResync();
+        }, this.resyncEveryMs);
+        this.periodicTimer.unref();
+      }
     }
     await this.firstAttempt;
   }
@@ -108,6 +125,7 @@ export class DockerProvider implements EndpointProvider {
     this.closed = true;
     this.closing.abort();
     clearTimeout(this.resyncTimer);
+    clearInterval(this.periodicTimer);
     this.resyncTimer = undefined;
     this.settleFirstAttempt();
     await this.follower.close();
@@ -124,7 +142,7 @@ export class DockerProvider implements EndpointProvider {
   private pumpResync(): void {
     if (this.closed || this.resyncTimer) return;
     const state = { pending: this.resyncPending, running: this.resyncRunning, lastStartMs: this.lastResyncStartMs };
-    const decision = decideResync(state, this.nowMs(), this.minResyncIntervalMs);
+    const decision = decideResync(state, performance.now(), this.minResyncIntervalMs);
     if (decision.kind === 'start') {
       void this.runResync();
     } else if (decision.kind === 'wait') {
@@ -138,7 +156,7 @@ export class DockerProvider implements EndpointProvider {
   private async runResync(): Promise<void> {
     this.resyncPending = false;
     this.resyncRunning = true;
-    this.lastResyncStartMs = this.nowMs();
+    this.lastResyncStartMs = performance.now();
     try {
       await this.listSerially();
     } catch (err) {
