@@ -18,6 +18,7 @@ import type { EndpointProvider, ProviderStatus } from './registry/provider.js';
 import { createAdminServer, listenAdmin } from './admin/admin-server.js';
 import type { AdminService, EndpointView, ProviderView, ServiceView } from './admin/admin-service.js';
 import { isPickable } from './model/endpoint.js';
+import { canConnectOrigin as canConnect } from './health/tcp-check.js';
 import { ServiceStore } from './config/service-store.js';
 import type { ServiceSpec } from './model/service.js';
 import { EventLog } from './observability/event-log.js';
@@ -95,6 +96,7 @@ export class App {
     this.outliers = new OutlierDetector({
       config: this.gateway.passiveHealth,
       onChange: (event) => this.onEjection(event),
+      check: (origin) => canConnect(origin, 1_000),
     });
     this.proxy = new ProxyServer({
       logger: this.logger,
@@ -107,7 +109,7 @@ export class App {
       metrics: this.metrics,
       publish: (table) => {
         this.proxy.setTable(table);
-        this.outliers.retain(new Set([...table.pools.values()].flatMap((p) => p.endpoints.map((e) => e.id))));
+        this.outliers.retain(new Map([...table.pools].map(([key, p]) => [key, new Set(p.endpoints.map((e) => e.id))])));
       },
       ejected: () => this.outliers.ejected(),
       slowStartMs: () => this.gateway.slowStartMs,
@@ -160,7 +162,8 @@ export class App {
       message: `${event.endpointId} ${event.ejected ? `ejected (${event.ejections}x)` : 'returned'}`,
       data: { endpoint: event.endpointId, pool: event.poolKey, ejections: event.ejections, untilMs: event.untilMs },
     });
-    this.table.request();
+    // At once: ejections are rare (capped per pool) and every request until then may fail.
+    this.table.build();
   }
 
   /** Starts a registry provider: its snapshots merge into the endpoint set under its name. */
@@ -195,7 +198,7 @@ export class App {
     const managed = this.manager.status(name);
     const pool = this.proxy.currentTable().pools.get(`service:${name}`);
     const raw = this.endpoints.current().get(name) ?? [];
-    const ejected = this.outliers.ejected();
+    const ejected = this.outliers.ejected().get(`service:${name}`) ?? new Set<string>();
     const endpoints: EndpointView[] = (pool?.endpoints ?? raw).map((e) => ({
       id: e.id,
       origin: e.origin,

@@ -20,11 +20,12 @@ export async function loadGatewayConfig(configDir: string): Promise<GatewayConfi
   }
   const parsed = parseYamlDocuments(text, file, ['Gateway']);
   if (parsed.problems.length > 0) throw new ConfigError(parsed.problems);
+  // A file with nothing but comments means the defaults.
+  if (parsed.documents.length === 0) return GATEWAY_DEFAULTS;
   if (parsed.documents.length !== 1) {
     throw new ConfigError([{ file, path: '', message: `must hold exactly one 'kind: Gateway' document, found ${parsed.documents.length}` }]);
   }
-  const doc = parsed.documents[0];
-  if (doc === undefined) return GATEWAY_DEFAULTS;
+  const doc = parsed.documents[0] as (typeof parsed.documents)[number];
   const result = validateGatewayConfig(doc.value, file);
   if (!result.ok) throw new ConfigError(result.problems.map((p) => withLine(p, doc)));
   return result.value;

@@ -11,7 +11,8 @@ import type { EndpointSnapshot } from './endpoint-set.js';
 export interface TableBuilderDeps {
   readonly metrics: Metrics;
   readonly publish: (table: RoutingTable) => void;
-  readonly ejected: () => ReadonlySet<string>;
+  /** Endpoint ids ejected right now, by pool key. */
+  readonly ejected: () => ReadonlyMap<string, ReadonlySet<string>>;
   readonly slowStartMs: () => number;
   readonly panicThresholdPercent: () => number;
   readonly onPanic?: (pool: string, panic: boolean) => void;
@@ -81,12 +82,14 @@ export class TableBuilder {
     this.lastBuildMs = nowMs;
     const compiled = compileTable(this.routes, this.endpoints, ++this.version);
     this.trackHealthySince(compiled, nowMs);
-    const ejected = this.deps.ejected();
+    const ejectedByPool = this.deps.ejected();
+    const noneEjected: ReadonlySet<string> = new Set();
     const slowStartMs = this.deps.slowStartMs();
     const panicThresholdPercent = this.deps.panicThresholdPercent();
     let nextChangeAtMs: number | undefined;
     const pools = new Map<string, Pool>();
     for (const [key, pool] of compiled.pools) {
+      const ejected = ejectedByPool.get(key) ?? noneEjected;
       const result = overlayPool(pool.endpoints, { ejected, healthySinceMs: this.healthySinceMs, nowMs, slowStartMs, panicThresholdPercent });
       pools.set(key, result.endpoints === pool.endpoints ? pool : { key, endpoints: result.endpoints });
       if (result.nextChangeAtMs !== undefined) nextChangeAtMs = Math.min(nextChangeAtMs ?? Infinity, result.nextChangeAtMs);
@@ -95,6 +98,7 @@ export class TableBuilder {
       for (const e of pool.endpoints) if (ejected.has(e.id)) ejectedHere++;
       this.deps.metrics.endpointsEjected.set({ pool: key }, ejectedHere);
     }
+    this.forgetGonePools(pools);
     const table: RoutingTable = { version: compiled.version, routes: compiled.routes, pools };
     this.recordHealth(table);
     this.deps.metrics.routingTableRebuildsTotal.inc();
@@ -116,6 +120,20 @@ export class TableBuilder {
     }
     for (const id of this.healthySinceMs.keys()) if (!seen.has(id)) this.healthySinceMs.delete(id);
     this.firstBuild = false;
+  }
+
+  private readonly knownPools = new Set<string>();
+
+  /** A pool that left the table takes its panic and ejection series with it. */
+  private forgetGonePools(pools: ReadonlyMap<string, Pool>): void {
+    for (const pool of this.knownPools) {
+      if (pools.has(pool)) continue;
+      this.knownPools.delete(pool);
+      this.panicking.delete(pool);
+      this.deps.metrics.poolPanic.remove({ pool });
+      this.deps.metrics.endpointsEjected.remove({ pool });
+    }
+    for (const pool of pools.keys()) this.knownPools.add(pool);
   }
 
   private notePanic(pool: string, panic: boolean): void {

@@ -3,7 +3,7 @@
 // rebuilds the routing table: the picker itself stays a pure function of the table. In-memory
 // state with timers; no I/O.
 import type { PassiveHealthConfig } from '../model/gateway.js';
-import { NOT_EJECTED, recordFailure, recordSuccess, type OutlierState } from './outlier.js';
+import { NOT_EJECTED, ejectionMs, recordFailure, recordSuccess, type OutlierState } from './outlier.js';
 
 export interface EjectionEvent {
   readonly endpointId: string;
@@ -16,7 +16,16 @@ export interface EjectionEvent {
 export interface OutlierDetectorDeps {
   readonly config: PassiveHealthConfig;
   readonly onChange: (event: EjectionEvent) => void;
+  /** The check an endpoint must pass to return when its ejection time is up (a TCP connect);
+   * failing it starts the next, longer ejection. Without it, endpoints return on time alone. */
+  readonly check?: (origin: string) => Promise<boolean>;
   readonly nowMs?: () => number;
+}
+
+/** State is kept per pool and endpoint: an upstream shared by two routes is judged, and capped by
+ * maxEjectionPercent, in each pool separately. */
+function stateKey(poolKey: string, endpointId: string): string {
+  return `${poolKey}\0${endpointId}`;
 }
 
 export class OutlierDetector {
@@ -37,57 +46,81 @@ export class OutlierDetector {
     this.config = config;
   }
 
-  /** Hot path: a successful attempt costs one map lookup when the endpoint has no failures. */
-  success(endpointId: string): void {
+  /** Hot path: nothing to do until some endpoint has failed. */
+  success(poolKey: string, endpointId: string): void {
     if (this.states.size === 0) return;
-    const state = this.states.get(endpointId);
-    if (state !== undefined && state.consecutiveFailures > 0) this.states.set(endpointId, recordSuccess(state));
+    const key = stateKey(poolKey, endpointId);
+    const state = this.states.get(key);
+    if (state !== undefined && state.consecutiveFailures > 0) this.states.set(key, recordSuccess(state));
   }
 
-  failure(endpointId: string, poolKey: string, poolSize: number): void {
+  failure(poolKey: string, endpointId: string, origin: string, poolSize: number): void {
     const nowMs = this.nowMs();
+    const key = stateKey(poolKey, endpointId);
     const ejectedHere = this.ejectedByPool.get(poolKey);
     const others = ejectedHere === undefined ? 0 : ejectedHere.size - (ejectedHere.has(endpointId) ? 1 : 0);
-    const verdict = recordFailure(this.states.get(endpointId) ?? NOT_EJECTED, nowMs, others, poolSize, this.config);
-    this.states.set(endpointId, verdict.state);
+    const verdict = recordFailure(this.states.get(key) ?? NOT_EJECTED, nowMs, others, poolSize, this.config);
+    this.states.set(key, verdict.state);
     if (!verdict.ejected) return;
+    this.eject(poolKey, endpointId, origin, verdict.state, nowMs);
+  }
+
+  private eject(poolKey: string, endpointId: string, origin: string, state: OutlierState, nowMs: number): void {
+    const key = stateKey(poolKey, endpointId);
+    const ejectedHere = this.ejectedByPool.get(poolKey);
     let set = ejectedHere;
     if (set === undefined) {
       set = new Set();
       this.ejectedByPool.set(poolKey, set);
     }
     set.add(endpointId);
-    clearTimeout(this.timers.get(endpointId));
-    const timer = setTimeout(() => this.release(endpointId, poolKey), verdict.state.ejectedUntilMs - nowMs);
+    clearTimeout(this.timers.get(key));
+    const timer = setTimeout(() => void this.release(poolKey, endpointId, origin), state.ejectedUntilMs - nowMs);
     timer.unref();
-    this.timers.set(endpointId, timer);
-    this.deps.onChange({ endpointId, poolKey, ejected: true, ejections: verdict.state.ejections, untilMs: verdict.state.ejectedUntilMs });
+    this.timers.set(key, timer);
+    this.deps.onChange({ endpointId, poolKey, ejected: true, ejections: state.ejections, untilMs: state.ejectedUntilMs });
   }
 
-  private release(endpointId: string, poolKey: string): void {
-    this.timers.delete(endpointId);
+  private async release(poolKey: string, endpointId: string, origin: string): Promise<void> {
+    const key = stateKey(poolKey, endpointId);
+    this.timers.delete(key);
+    if (this.closed) return;
+    if (this.deps.check !== undefined && !(await this.deps.check(origin))) {
+      if (this.closed) return;
+      // Still failing: the next ejection, longer than the last.
+      const previous = this.states.get(key) ?? NOT_EJECTED;
+      const nowMs = this.nowMs();
+      const ejections = previous.ejections + 1;
+      const state: OutlierState = { consecutiveFailures: 0, ejections, ejectedUntilMs: nowMs + ejectionMs(ejections, this.config) };
+      this.states.set(key, state);
+      this.eject(poolKey, endpointId, origin, state, nowMs);
+      return;
+    }
     const set = this.ejectedByPool.get(poolKey);
     set?.delete(endpointId);
     if (set?.size === 0) this.ejectedByPool.delete(poolKey);
-    const state = this.states.get(endpointId);
+    const state = this.states.get(key);
     this.deps.onChange({ endpointId, poolKey, ejected: false, ejections: state?.ejections ?? 0, untilMs: 0 });
   }
 
-  /** Ids ejected right now. */
-  ejected(): Set<string> {
-    const out = new Set<string>();
-    for (const set of this.ejectedByPool.values()) for (const id of set) out.add(id);
-    return out;
+  /** Endpoint ids ejected right now, by pool. */
+  ejected(): ReadonlyMap<string, ReadonlySet<string>> {
+    return this.ejectedByPool;
   }
 
-  /** Forgets endpoints that no longer exist (bounded memory under churn). */
-  retain(ids: ReadonlySet<string>): void {
-    for (const id of this.states.keys()) {
-      if (!ids.has(id) && !this.timers.has(id)) this.states.delete(id);
+  /** Forgets endpoints that no longer exist in their pool (bounded memory under churn). */
+  retain(pools: ReadonlyMap<string, ReadonlySet<string>>): void {
+    for (const key of this.states.keys()) {
+      if (this.timers.has(key)) continue;
+      const at = key.indexOf('\0');
+      if (!pools.get(key.slice(0, at))?.has(key.slice(at + 1))) this.states.delete(key);
     }
   }
 
+  private closed = false;
+
   close(): void {
+    this.closed = true;
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
   }

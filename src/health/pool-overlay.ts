@@ -32,11 +32,16 @@ export const SLOW_START_STEPS = 10;
  *   (draining ones excepted).
  * - slowStartMs 10000, endpoint healthy since 2500 ms ago, weight 10: weight 3 (a quarter of the
  *   way, rounded up to the next step), next change at the next step.
+ * - while any endpoint of a pool ramps, every weight in the pool is first multiplied by
+ *   SLOW_START_STEPS, so a ramp works with the default weight of 1: weights 1 and 1 (one healthy
+ *   since 2.5 s of 10 s) become 10 and 3.
  */
 export function overlayPool(endpoints: readonly Endpoint[], input: OverlayInput): OverlayResult {
   if (endpoints.length === 0) return { endpoints, panic: false };
   let nextChangeAtMs: number | undefined;
   let changed = false;
+  const ramping = input.slowStartMs > 0 && endpoints.some((e) => e.healthy && !e.draining && e.weight > 0 && input.nowMs - (input.healthySinceMs.get(e.id) ?? -Infinity) < input.slowStartMs);
+  const scale = ramping ? SLOW_START_STEPS : 1;
   const out: Endpoint[] = endpoints.map((e) => {
     let endpoint = e;
     if (input.ejected.has(e.id) && e.healthy) {
@@ -49,14 +54,19 @@ export function overlayPool(endpoints: readonly Endpoint[], input: OverlayInput)
         const stepMs = input.slowStartMs / SLOW_START_STEPS;
         const step = Math.floor((input.nowMs - since) / stepMs) + 1;
         const share = Math.max(SLOW_START_MIN_SHARE, step / SLOW_START_STEPS);
-        const weight = Math.max(1, Math.ceil(endpoint.weight * share));
+        const weight = Math.max(1, Math.ceil(endpoint.weight * scale * share));
         const at = since + step * stepMs;
         nextChangeAtMs = nextChangeAtMs === undefined ? at : Math.min(nextChangeAtMs, at);
         if (weight !== endpoint.weight) {
           endpoint = { ...endpoint, weight };
           changed = true;
         }
+        return endpoint;
       }
+    }
+    if (scale !== 1 && endpoint.weight > 0) {
+      endpoint = { ...endpoint, weight: endpoint.weight * scale };
+      changed = true;
     }
     return endpoint;
   });

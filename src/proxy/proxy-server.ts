@@ -396,8 +396,8 @@ class Forwarding implements Dispatcher.DispatchHandler {
     this.responseStarted = true;
     const outliers = this.proxy.deps.outliers;
     if (outliers !== undefined && this.endpoint !== undefined) {
-      if (statusCode >= 500 && this.resolved.route.ejectOn5xx) outliers.failure(this.endpoint.id, this.resolved.route.poolKey, this.resolved.endpoints.length);
-      else outliers.success(this.endpoint.id);
+      if (statusCode >= 500 && this.resolved.route.ejectOn5xx) outliers.failure(this.resolved.route.poolKey, this.endpoint.id, this.endpoint.origin, this.resolved.endpoints.length);
+      else outliers.success(this.resolved.route.poolKey, this.endpoint.id);
     }
     this.res.writeHead(statusCode, statusText || undefined, headers);
     this.resumeUpstream = resume;
@@ -429,7 +429,7 @@ class Forwarding implements Dispatcher.DispatchHandler {
     if (this.done) return; // the client went away: says nothing about the endpoint
     const classified = this.timedOut ? classifyUpstreamError({ code: 'DM_TOTAL_TIMEOUT' }) : classifyUpstreamError(error);
     const { route } = this.resolved;
-    if (failedEndpoint !== undefined) this.proxy.deps.outliers?.failure(failedEndpoint.id, route.poolKey, this.resolved.endpoints.length);
+    if (failedEndpoint !== undefined) this.proxy.deps.outliers?.failure(route.poolKey, failedEndpoint.id, failedEndpoint.origin, this.resolved.endpoints.length);
     const service = route.service ?? '';
     this.proxy.deps.metrics.upstreamErrorsTotal.inc({ route: route.name, service, kind: classified.kind });
     this.proxy.deps.logger.warn(

@@ -21,8 +21,9 @@ export function parseIndexHeader(value: string | readonly string[] | undefined):
 }
 
 /**
- * The step after an answer, given the index the request was sent with (`sent`, 0 for the first
- * read) and the index the answer carried (`returned`). Worked examples, reused by the tests:
+ * The step after an answer, given the index held before it (`sent`: the last good answer's, 0
+ * before the first read or after a reset) and the index the answer carried (`returned`). Worked
+ * examples, reused by the tests:
  *   sent 0,  returned 12 -> next 12, changed            (first read)
  *   sent 12, returned 12 -> next 12, unchanged          (wait elapsed, or an idempotent write)
  *   sent 12, returned 15 -> next 15, changed

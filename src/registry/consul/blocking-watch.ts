@@ -1,6 +1,6 @@
 // One Consul blocking-query loop: asks, applies the index rules (blocking-index.ts), hands changed
 // answers to its owner, waits on a token bucket between requests and backs off with jitter after
-// errors. The loop runs until stop(), and its request rate is bounded by the bucket and the
+// errors (keeping the index of the last good answer). The loop runs until stop(), and its request rate is bounded by the bucket and the
 // backoff. I/O shell (timers; the request itself is injected).
 import { advanceIndex } from './blocking-index.js';
 import { backoffDelayMs, type BackoffLimits } from './backoff.js';
@@ -10,6 +10,12 @@ import type { BlockingAnswer } from './consul-client.js';
 export interface BlockingWatchOptions {
   /** One request with the given index; rejects on any failure (HTTP error, refusal, timeout). */
   readonly query: (index: number, signal: AbortSignal) => Promise<BlockingAnswer>;
+  /**
+   * A cheap check of every answer, changed or not (is it a list at all?): garbage with an
+   * unchanged index still means something between here and Consul is broken. Returns why the
+   * answer is unusable, or undefined.
+   */
+  readonly check?: (body: unknown) => string | undefined;
   /**
    * A changed answer. Returns undefined when it was usable, or why it was not (a wrong shape):
    * an unusable answer counts as a failed read (backoff; the index is not advanced).
@@ -76,14 +82,17 @@ export class BlockingWatch {
         await sleep(take.waitMs, signal);
         continue;
       }
-      const sent = this.index;
+      // After a failure the next read does not block, so a recovery is seen at once rather than
+      // after a whole `wait`; its index is still compared with the one held.
+      const held = this.index;
       let failure: string | undefined;
       try {
         this.requests += 1;
-        const answer = await this.options.query(sent, signal);
+        const answer = await this.options.query(this.failures > 0 ? 0 : held, signal);
         if (signal.aborted) break;
-        const step = advanceIndex(sent, answer.index);
-        if (step.changed) failure = this.options.onChange(answer.body, this.options.nowMs());
+        const step = advanceIndex(held, answer.index);
+        failure = this.options.check?.(answer.body);
+        if (failure === undefined && step.changed) failure = this.options.onChange(answer.body, this.options.nowMs());
         if (failure === undefined) {
           this.index = step.nextIndex;
           this.failures = 0;

@@ -25,6 +25,9 @@ export interface ConsulProviderDeps {
   readonly timeoutMarginMs?: number;
   /** Status updates that only move lastSyncMs are sent at most this often. Default 1000 ms. */
   readonly statusRefreshMs?: number;
+  /** This instance's id as its ConsulRegistrar registers it: those instances are left out (the
+   * managed provider has them already). */
+  readonly instanceId?: string | undefined;
 }
 
 interface WatchState {
@@ -40,6 +43,14 @@ interface ServiceView {
 }
 
 const CATALOG = '\u0000catalog';
+
+function checkHealthShape(body: unknown): string | undefined {
+  return Array.isArray(body) && body.every((e) => typeof e === 'object' && e !== null && !Array.isArray(e)) ? undefined : 'health answer is not an array of objects';
+}
+
+function checkCatalogShape(body: unknown): string | undefined {
+  return typeof body === 'object' && body !== null && !Array.isArray(body) ? undefined : 'catalog services answer is not an object';
+}
 
 export class ConsulProvider implements EndpointProvider {
   readonly name = 'consul' as const;
@@ -75,7 +86,7 @@ export class ConsulProvider implements EndpointProvider {
     await Promise.all([...this.watches.values()].map((w) => w.watch.firstAttempt));
     // Services added by the catalog's first answer get their first attempt too.
     await Promise.all([...this.watches.values()].map((w) => w.watch.firstAttempt));
-    this.emitStatus(true);
+    if (this.lastStatus === undefined) this.emitStatus(true);
   }
 
   setWantedServices(services: ReadonlySet<string>): void {
@@ -115,7 +126,7 @@ export class ConsulProvider implements EndpointProvider {
       this.tagged = result.services;
       this.reconcileWatches();
       return undefined;
-    });
+    }, checkCatalogShape);
     this.watches.set(CATALOG, state);
   }
 
@@ -132,13 +143,13 @@ export class ConsulProvider implements EndpointProvider {
     }
     for (const service of desired) {
       if (this.watches.has(service)) continue;
-      this.watches.set(service, this.newWatch(service, (index, signal) => this.api.healthService(service, { index, waitMs: this.config.waitMs, timeoutMs: this.timeoutMs(), signal }), (body) => this.onHealth(service, body)));
+      this.watches.set(service, this.newWatch(service, (index, signal) => this.api.healthService(service, { index, waitMs: this.config.waitMs, timeoutMs: this.timeoutMs(), signal }), (body) => this.onHealth(service, body), checkHealthShape));
     }
     if (dropped) this.publish();
     this.emitStatus();
   }
 
-  private newWatch(key: string, query: (index: number, signal: AbortSignal) => Promise<BlockingAnswer>, onChange: (body: unknown) => string | undefined): WatchState {
+  private newWatch(key: string, query: (index: number, signal: AbortSignal) => Promise<BlockingAnswer>, onChange: (body: unknown) => string | undefined, check: (body: unknown) => string | undefined): WatchState {
     const { bucket, backoff } = this.limits();
     const label = key === CATALOG ? 'catalog' : key;
     const state: WatchState = {
@@ -147,6 +158,7 @@ export class ConsulProvider implements EndpointProvider {
       lastSuccessMs: undefined,
       watch: new BlockingWatch({
         query,
+        check,
         bucket,
         backoff,
         nowMs: this.nowMs,
@@ -179,7 +191,7 @@ export class ConsulProvider implements EndpointProvider {
   }
 
   private onHealth(service: string, body: unknown): string | undefined {
-    const result = translateHealth(service, body, { tagPrefix: this.config.tagPrefix });
+    const result = translateHealth(service, body, { tagPrefix: this.config.tagPrefix, ownInstance: this.deps.instanceId });
     if (!result.ok) return result.error;
     for (const warning of result.warnings) this.deps.logger.warn({ provider: 'consul', service, endpoint: warning.id }, warning.reason);
     if (result.skipped.length > 0) this.deps.logger.warn({ provider: 'consul', service, skipped: result.skipped }, 'consul entries skipped');

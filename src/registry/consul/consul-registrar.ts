@@ -19,6 +19,9 @@ export interface ConsulRegistrarDeps {
   readonly backoff?: BackoffLimits;
   /** Limit per Consul request. Default 5000 ms. */
   readonly requestTimeoutMs?: number;
+  /** This dockmaster instance's id (Service.Meta `dockmaster-instance`); give the provider the
+   * same id so that it leaves this instance's own replicas out. */
+  readonly instanceId?: string | undefined;
 }
 
 type RegistrarConfig = Pick<ConsulProviderConfig, 'address' | 'token' | 'datacenter' | 'tagPrefix' | 'register'>;
@@ -48,7 +51,7 @@ export class ConsulRegistrar {
    * registration is disabled, every try failed, or a later call for the same replica came. */
   register(replica: RegisteredReplica): Promise<boolean> {
     if (!this.config.register.enabled) return Promise.resolve(false);
-    const built = registrationFor(replica, { tagPrefix: this.config.tagPrefix, register: this.config.register });
+    const built = registrationFor(replica, { tagPrefix: this.config.tagPrefix, register: this.config.register, instanceId: this.deps.instanceId });
     if (!built.ok) {
       this.deps.logger.error({ provider: 'consul', service: replica.service, replica: replica.replicaId, err: built.error }, 'consul registration skipped');
       return Promise.resolve(false);

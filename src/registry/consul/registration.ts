@@ -2,6 +2,7 @@
 // an HTTP check on the replica's health path, and its stable service id. Pure.
 import type { AgentServiceRegistration } from './consul-client.js';
 import type { ConsulRegisterConfig } from '../../model/gateway.js';
+import { INSTANCE_META_KEY } from './translate-health.js';
 
 export interface RegisteredReplica {
   readonly service: string;
@@ -17,6 +18,9 @@ export interface RegisteredReplica {
 
 export interface RegistrationOptions {
   readonly tagPrefix: string;
+  /** This dockmaster instance's id, put in Service.Meta so that its own provider can leave its
+   * own replicas out (they are managed endpoints already). */
+  readonly instanceId?: string | undefined;
   readonly register: Pick<ConsulRegisterConfig, 'checkIntervalMs' | 'deregisterCriticalAfterMs'>;
 }
 
@@ -57,7 +61,7 @@ export function registrationFor(replica: RegisteredReplica, options: Registratio
       Address: address,
       Port: port,
       Tags: [`${options.tagPrefix}version=${replica.revision}`],
-      Meta: { 'dockmaster-replica': replica.replicaId },
+      Meta: { 'dockmaster-replica': replica.replicaId, ...(options.instanceId === undefined ? {} : { [INSTANCE_META_KEY]: options.instanceId }) },
       Check: {
         HTTP: `${url.origin}${path}`,
         Interval: goDurationMs(intervalMs),

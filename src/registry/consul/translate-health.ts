@@ -11,7 +11,13 @@ export interface SkippedEntry {
 export interface TranslateOptions {
   /** Tags `<prefix>version=X` and `<prefix>weight=N` carry the version and the weight. */
   readonly tagPrefix: string;
+  /** Instances this dockmaster registered itself (Service.Meta `dockmaster-instance` equal to
+   * this) are left out silently: they are already in the managed provider's snapshot. */
+  readonly ownInstance?: string | undefined;
 }
+
+/** The Service.Meta key a registering dockmaster instance puts its id under. */
+export const INSTANCE_META_KEY = 'dockmaster-instance';
 
 export type HealthTranslation =
   | {
@@ -53,10 +59,10 @@ export function originFor(address: string, port: number): string | undefined {
   } else {
     return undefined;
   }
-  const origin = `http://${host}:${port}`;
   try {
-    // Normalises (`[::0001]` -> `[::1]`) and rejects what only looks like an address.
-    return new URL(origin).origin;
+    // Normalises (`[::0001]` -> `[::1]`, upper to lower case) and rejects what only looks like an
+    // address; the port is written out even when it is 80, as every other origin here has one.
+    return `http://${new URL(`http://${host}:${port}`).hostname}:${port}`;
   } catch {
     return undefined;
   }
@@ -120,6 +126,8 @@ export function translateHealth(service: string, body: unknown, options: Transla
       skipped.push({ id, reason: `entry is for service ${JSON.stringify(svc['Service'])}, not ${service}` });
       return;
     }
+    const meta = svc['Meta'];
+    if (options.ownInstance !== undefined && isObject(meta) && meta[INSTANCE_META_KEY] === options.ownInstance) return;
     if (seen.has(id)) {
       skipped.push({ id, reason: 'duplicate id' });
       return;
