@@ -14,6 +14,11 @@ import { OutlierDetector, type EjectionEvent } from './health/outlier-detector.j
 import { loadGatewayConfig } from './config/gateway-config.js';
 import { CONSUL_DEFAULTS, DOCKER_PROVIDER_DEFAULTS, GATEWAY_DEFAULTS, type GatewayConfig } from './model/gateway.js';
 import { DockerProvider } from './registry/docker/docker-provider.js';
+import { ConsulProvider } from './registry/consul/consul-provider.js';
+import { ConsulRegistrar } from './registry/consul/consul-registrar.js';
+import type { Endpoint } from './model/endpoint.js';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import type { EndpointProvider, ProviderStatus } from './registry/provider.js';
 import { createAdminServer, listenAdmin } from './admin/admin-server.js';
 import type { AdminService, EndpointView, ProviderView, ServiceView } from './admin/admin-service.js';
@@ -82,6 +87,12 @@ export class App {
   /** dockmaster.yaml, loaded at start (defaults until then). */
   gateway: GatewayConfig = GATEWAY_DEFAULTS;
   private readonly providers: EndpointProvider[] = [];
+  /** Registers the replicas this instance runs into Consul, when configured. */
+  private registrar: ConsulRegistrar | undefined;
+  /** Managed endpoint ids registered in Consul now. */
+  private readonly registered = new Set<string>();
+  /** This gateway instance, as its Consul registrations name it (its own are not read back). */
+  readonly instanceId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   private readonly providerStatus = new Map<string, ProviderStatus>();
   private ready = false;
   private readonly options: AppOptions;
@@ -129,7 +140,10 @@ export class App {
       events: this.events,
       inFlight: (id) => this.proxy.inFlight(id),
       retireOrigin: (origin) => this.proxy.pools.retire(origin),
-      onSnapshot: (snapshot) => this.endpoints.publish('managed', snapshot),
+      onSnapshot: (snapshot) => {
+        this.endpoints.publish('managed', snapshot);
+        this.syncRegistrations(snapshot);
+      },
       configDir: options.configDir,
     });
     this.services = new ServiceStore({
@@ -185,6 +199,30 @@ export class App {
         }
       },
     });
+  }
+
+  /**
+   * Keeps Consul's view of this instance's replicas in step with the managed snapshot: a
+   * replica is registered once it takes traffic and deregistered as soon as it starts leaving.
+   */
+  private syncRegistrations(snapshot: ReadonlyMap<string, readonly Endpoint[]>): void {
+    const registrar = this.registrar;
+    if (registrar === undefined) return;
+    const serving = new Map<string, Endpoint>();
+    for (const endpoints of snapshot.values()) for (const e of endpoints) if (e.healthy && !e.draining) serving.set(e.id, e);
+    for (const [id, e] of serving) {
+      if (this.registered.has(id)) continue;
+      this.registered.add(id);
+      const [service = '', replicaId = ''] = id.split('/');
+      const health = this.services.get(service)?.health;
+      void registrar.register({ service, replicaId, revision: e.revision ?? '', origin: e.origin, healthPath: health?.path ?? '/', healthTimeoutMs: health?.timeoutMs });
+    }
+    for (const id of [...this.registered]) {
+      if (serving.has(id)) continue;
+      this.registered.delete(id);
+      const [service = '', replicaId = ''] = id.split('/');
+      void registrar.deregister(service, replicaId);
+    }
   }
 
   /** Services that are managed here or that any provider reports endpoints for. */
@@ -258,6 +296,13 @@ export class App {
     const proxy = await this.proxy.listen(this.options.listen.host, this.options.listen.port);
     const docker = this.gateway.providers.docker;
     if (docker !== undefined) await this.startProvider(new DockerProvider({ logger: this.logger, config: docker }));
+    const consul = this.gateway.providers.consul;
+    if (consul !== undefined) {
+      const provider = new ConsulProvider(consul, { logger: this.logger, instanceId: this.instanceId });
+      provider.setWantedServices(new Set(this.routes.list().flatMap((r) => (r.service ? [r.service] : []))));
+      await this.startProvider(provider);
+      if (consul.register.enabled) this.registrar = new ConsulRegistrar(consul, { logger: this.logger, instanceId: this.instanceId });
+    }
     this.routes.watch();
     this.services.watch();
     this.ready = true;
@@ -272,6 +317,19 @@ export class App {
   async stop(drainTimeoutMs = this.options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS): Promise<boolean> {
     this.ready = false;
     this.logger.info({ drainTimeoutMs }, 'draining');
+    if (this.registrar !== undefined) {
+      // Leaving: other instances stop routing to this one's replicas before they stop.
+      const registrar = this.registrar;
+      this.registrar = undefined;
+      await Promise.all(
+        [...this.registered].map((id) => {
+          const [service = '', replicaId = ''] = id.split('/');
+          return registrar.deregister(service, replicaId);
+        }),
+      );
+      this.registered.clear();
+      await registrar.close();
+    }
     await this.routes.close();
     await this.services.close();
     const drained = await this.proxy.shutdown(drainTimeoutMs);

@@ -40,6 +40,8 @@ interface ReplicaRecord {
   readonly startedAtMs: number;
   readonly restarts: number;
   probeTimer: NodeJS.Timeout | undefined;
+  /** The runtime refused to stop it (unreachable): kept, and stopped again on the next resync. */
+  stopFailed: boolean;
 }
 
 export interface ReplicaStatus {
@@ -110,10 +112,21 @@ export class ServiceController {
 
   /** Adopts replicas the runtime already runs for this service (Docker after a restart). */
   async adopt(): Promise<void> {
-    const observed = await this.deps.driver.list(this.spec.name);
+    this.adoptObserved(await this.deps.driver.list(this.spec.name));
+    this.requestReconcile();
+  }
+
+  /**
+   * Takes over running replicas of this service that no record tracks (found at start, or after
+   * the runtime came back), and removes exited leftovers. The planner then keeps or drains them
+   * like any other replica, so a runtime that was unreachable never leaves duplicates behind.
+   */
+  private adoptObserved(observed: readonly ReplicaObservation[]): void {
+    const trackedIds = new Set([...this.replicas.values()].flatMap((r) => (r.observation ? [r.observation.id] : [])));
     for (const obs of observed) {
+      if (trackedIds.has(obs.id)) continue;
       if (obs.state === 'exited') {
-        await this.deps.driver.stop(obs.id, 0);
+        void this.deps.driver.stop(obs.id, 0).catch(() => undefined);
         continue;
       }
       if (obs.state !== 'running' || this.replicas.has(obs.replicaId)) continue;
@@ -126,12 +139,12 @@ export class ServiceController {
         startedAtMs: obs.startedAtMs ?? this.nowMs(),
         restarts: 0,
         probeTimer: undefined,
+        stopFailed: false,
       };
       this.replicas.set(obs.replicaId, record);
       this.deps.events.record({ type: 'replica.adopted', service: this.spec.name, message: `adopted ${obs.replicaId} (${obs.revision})`, data: { replica: obs.replicaId, revision: obs.revision, origin: obs.origin } });
       this.scheduleProbe(record, 0);
     }
-    this.requestReconcile();
   }
 
   /** A new spec for the same service: a changed template replaces replicas one at a time. */
@@ -187,10 +200,15 @@ export class ServiceController {
     }
     const byId = new Map(observed.map((o) => [o.id, o]));
     for (const record of [...this.replicas.values()]) {
-      if (record.observation === undefined || record.phase === 'leaving') continue;
+      if (record.observation === undefined) continue;
+      if (record.phase === 'leaving') {
+        if (record.stopFailed) void this.stopLeaving(record);
+        continue;
+      }
       const now = byId.get(record.observation.id);
       if (now === undefined || now.state === 'exited') this.replicaCrashed(record, now ? `exited with code ${now.exitCode ?? 'unknown'}` : 'disappeared from the runtime');
     }
+    this.adoptObserved(observed);
     this.requestReconcile();
   }
 
@@ -270,6 +288,7 @@ export class ServiceController {
       startedAtMs: this.nowMs(),
       restarts,
       probeTimer: undefined,
+      stopFailed: false,
     };
     this.replicas.set(replicaId, record);
     try {
@@ -338,14 +357,22 @@ export class ServiceController {
     while (this.deps.inFlight(endpointId) > 0 && this.nowMs() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
     }
+    await this.stopLeaving(record);
+  }
+
+  /** Stops a leaving replica; on failure it stays listed and the next resync tries again. */
+  private async stopLeaving(record: ReplicaRecord): Promise<void> {
     if (record.observation !== undefined) {
       try {
         await this.deps.driver.stop(record.observation.id, this.spec.stopGraceMs);
       } catch (error) {
-        this.deps.logger.error({ service: this.spec.name, replica: record.replicaId, err: (error as Error).message }, 'replica stop failed');
+        record.stopFailed = true;
+        this.deps.logger.error({ service: this.spec.name, replica: record.replicaId, err: (error as Error).message }, 'replica stop failed; will retry');
+        return;
       }
       if (record.observation.origin !== undefined) this.deps.retireOrigin(record.observation.origin);
     }
+    if (this.replicas.get(record.replicaId) !== record) return;
     this.replicas.delete(record.replicaId);
     this.deps.events.record({ type: 'replica.stopped', service: this.spec.name, message: record.replicaId, data: { replica: record.replicaId, revision: record.revision } });
     this.publish();

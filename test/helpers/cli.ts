@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 
-export const CLI_PATH = resolve(import.meta.dirname, '../../dist/src/main.js');
+/** The built CLI; DOCKMASTER_TEST_CLI points the tests at another build (e.g. a private outDir
+ * while others rebuild dist/ in the same checkout). */
+export const CLI_PATH = process.env['DOCKMASTER_TEST_CLI'] ? resolve(process.env['DOCKMASTER_TEST_CLI']) : resolve(import.meta.dirname, '../../dist/src/main.js');
 
 export function assertBuilt(): void {
   if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: run 'npm run build' first (npm test does)`);
@@ -38,10 +40,17 @@ export interface RunningCli {
   readonly exited: Promise<number | string>;
 }
 
-export async function startCli(dir: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunningCli> {
+export interface StartCliOptions {
+  /** Listen on these ports instead of fresh free ones, e.g. a restarted gateway on the same
+   * addresses as the one before it. */
+  readonly proxyPort?: number;
+  readonly adminPort?: number;
+}
+
+export async function startCli(dir: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}, options: StartCliOptions = {}): Promise<RunningCli> {
   assertBuilt();
-  const proxyPort = await freePort();
-  const adminPort = await freePort();
+  const proxyPort = options.proxyPort ?? (await freePort());
+  const adminPort = options.adminPort ?? (await freePort());
   const child = spawn(
     process.execPath,
     [CLI_PATH, 'serve', '--config', dir, '--listen', `127.0.0.1:${proxyPort}`, '--admin', `127.0.0.1:${adminPort}`, ...extraArgs],

@@ -1,7 +1,6 @@
-// The index rules of Consul blocking queries, from Consul's documentation ("Blocking Queries",
-// implementation details): reset the index to 0 when it goes backwards, sanity-check that it is
-// at least 1 (an index of 0 is treated as 1, so the next request really blocks), and treat an
-// unchanged index as "nothing new". Pure.
+// The index rules of Consul blocking queries, from Consul's docs ("Blocking Queries"): reset to 0
+// when the index goes backwards, treat 0 as 1 so the next request really blocks, and an unchanged
+// index means nothing new. Pure.
 
 export interface IndexStep {
   /** The `index` to send with the next request (0: a non-blocking read). */

@@ -1,7 +1,6 @@
-// One Consul blocking-query loop: asks, applies the index rules (blocking-index.ts), hands changed
-// answers to its owner, waits on a token bucket between requests and backs off with jitter after
-// errors (keeping the index of the last good answer). The loop runs until stop(), and its request rate is bounded by the bucket and the
-// backoff. I/O shell (timers; the request itself is injected).
+// One Consul blocking-query loop: applies the index rules, hands changed answers on, waits on a
+// token bucket between requests and backs off with jitter after errors (keeping the last good
+// index); runs until stop(). I/O shell (timers; the request itself is injected).
 import { advanceIndex } from './blocking-index.js';
 import { backoffDelayMs, type BackoffLimits } from './backoff.js';
 import { fullBucket, takeToken, type TokenBucket, type TokenBucketLimits } from './token-bucket.js';

@@ -1,10 +1,10 @@
-// A thin typed facade over the `consul` npm client for the calls dockmaster makes: blocking reads
-// of health and catalog (index, wait, timeout, abort) that return the answer's X-Consul-Index, and
-// agent service register/deregister. The bundled types lack `ctx`, `timeout` and the response
-// headers, so they are described here. I/O (HTTP to the Consul agent).
+// A thin typed facade over the `consul` npm client: blocking health/catalog reads (index, wait,
+// timeout, abort) returning X-Consul-Index, and agent service register/deregister; the bundled
+// types lack ctx, timeout and headers, so they are described here. I/O (HTTP to Consul).
 import { EventEmitter } from 'node:events';
 import Consul from 'consul';
 import { parseIndexHeader } from './blocking-index.js';
+import type { AgentServiceRegistration } from './registration.js';
 
 export interface ConsulConnection {
   /** `http://127.0.0.1:8500` (https works too). */
@@ -26,22 +26,6 @@ export interface BlockingRead {
 export interface BlockingAnswer {
   readonly index: number;
   readonly body: unknown;
-}
-
-/** What Consul's agent register endpoint takes (the subset dockmaster sends). */
-export interface AgentServiceRegistration {
-  readonly Name: string;
-  readonly ID: string;
-  readonly Address: string;
-  readonly Port: number;
-  readonly Tags: readonly string[];
-  readonly Meta?: Readonly<Record<string, string>> | undefined;
-  readonly Check: {
-    readonly HTTP: string;
-    readonly Interval: string;
-    readonly Timeout: string;
-    readonly DeregisterCriticalServiceAfter: string;
-  };
 }
 
 export interface WriteOptions {

@@ -1,7 +1,6 @@
-// The Consul endpoint provider: one blocking watch of `health.service?passing` per wanted service
-// (those routes name, plus those carrying the configured tag, found by a blocking watch of the
-// catalog), publishing the whole snapshot whenever one service's view changes and keeping each
-// service's last good view while Consul fails. I/O shell; decisions live in the pure modules.
+// The Consul endpoint provider: a blocking watch of `health.service?passing` per wanted or tagged
+// service (tagged ones found by a blocking catalog watch), publishing the whole snapshot on each
+// change and keeping each service's last good view while Consul fails. I/O shell.
 import type { Logger } from '../../observability/logger.js';
 import type { Endpoint } from '../../model/endpoint.js';
 import type { ConsulProviderConfig } from '../../model/gateway.js';

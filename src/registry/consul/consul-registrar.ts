@@ -1,7 +1,6 @@
-// Registers the replicas dockmaster runs as Consul agent services (with an HTTP check on their
-// health path) and deregisters them when they stop, so that dockmaster instances on other hosts
-// route to them. Never throws: failures are logged and retried a few times with backoff.
-// I/O shell.
+// Registers the replicas dockmaster runs as Consul agent services with an HTTP check, and
+// deregisters them when they stop, so that instances on other hosts route to them. Never throws:
+// failures are logged and retried a few times with backoff. I/O shell.
 import type { Logger } from '../../observability/logger.js';
 import type { ConsulProviderConfig } from '../../model/gateway.js';
 import { ConsulApi, ConsulCallError } from './consul-client.js';

@@ -1,8 +1,23 @@
 // What dockmaster registers in Consul for a replica it runs: the agent service definition with
 // an HTTP check on the replica's health path, and its stable service id. Pure.
-import type { AgentServiceRegistration } from './consul-client.js';
 import type { ConsulRegisterConfig } from '../../model/gateway.js';
 import { INSTANCE_META_KEY } from './translate-health.js';
+
+/** What Consul's agent register endpoint takes (the subset dockmaster sends). */
+export interface AgentServiceRegistration {
+  readonly Name: string;
+  readonly ID: string;
+  readonly Address: string;
+  readonly Port: number;
+  readonly Tags: readonly string[];
+  readonly Meta?: Readonly<Record<string, string>> | undefined;
+  readonly Check: {
+    readonly HTTP: string;
+    readonly Interval: string;
+    readonly Timeout: string;
+    readonly DeregisterCriticalServiceAfter: string;
+  };
+}
 
 export interface RegisteredReplica {
   readonly service: string;
