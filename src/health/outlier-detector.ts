@@ -32,6 +32,8 @@ export class OutlierDetector {
   private readonly states = new Map<string, OutlierState>();
   private readonly ejectedByPool = new Map<string, Set<string>>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Keys whose return check is running. */
+  private readonly checking = new Set<string>();
   private readonly deps: OutlierDetectorDeps;
   private readonly nowMs: () => number;
   private config: PassiveHealthConfig;
@@ -55,8 +57,10 @@ export class OutlierDetector {
   }
 
   failure(poolKey: string, endpointId: string, origin: string, poolSize: number): void {
-    const nowMs = this.nowMs();
     const key = stateKey(poolKey, endpointId);
+    // Still ejected while its return check runs: late failures say nothing new.
+    if (this.checking.has(key)) return;
+    const nowMs = this.nowMs();
     const ejectedHere = this.ejectedByPool.get(poolKey);
     const others = ejectedHere === undefined ? 0 : ejectedHere.size - (ejectedHere.has(endpointId) ? 1 : 0);
     const verdict = recordFailure(this.states.get(key) ?? NOT_EJECTED, nowMs, others, poolSize, this.config);
@@ -85,8 +89,18 @@ export class OutlierDetector {
     const key = stateKey(poolKey, endpointId);
     this.timers.delete(key);
     if (this.closed) return;
-    if (this.deps.check !== undefined && !(await this.deps.check(origin))) {
-      if (this.closed) return;
+    let passed = true;
+    if (this.deps.check !== undefined) {
+      this.checking.add(key);
+      try {
+        passed = await this.deps.check(origin);
+      } finally {
+        this.checking.delete(key);
+      }
+    }
+    // Closed meanwhile, or the endpoint left its pool (retain dropped it): nothing to report.
+    if (this.closed || !this.ejectedByPool.get(poolKey)?.has(endpointId)) return;
+    if (!passed) {
       // Still failing: the next ejection, longer than the last.
       const previous = this.states.get(key) ?? NOT_EJECTED;
       const nowMs = this.nowMs();
@@ -108,12 +122,20 @@ export class OutlierDetector {
     return this.ejectedByPool;
   }
 
-  /** Forgets endpoints that no longer exist in their pool (bounded memory under churn). */
+  /** Forgets endpoints that no longer exist in their pool, ejected ones included (bounded
+   * memory under churn, and a gone endpoint never holds a place under a pool's cap). */
   retain(pools: ReadonlyMap<string, ReadonlySet<string>>): void {
     for (const key of this.states.keys()) {
-      if (this.timers.has(key)) continue;
       const at = key.indexOf('\0');
-      if (!pools.get(key.slice(0, at))?.has(key.slice(at + 1))) this.states.delete(key);
+      const poolKey = key.slice(0, at);
+      const endpointId = key.slice(at + 1);
+      if (pools.get(poolKey)?.has(endpointId)) continue;
+      this.states.delete(key);
+      clearTimeout(this.timers.get(key));
+      this.timers.delete(key);
+      const set = this.ejectedByPool.get(poolKey);
+      set?.delete(endpointId);
+      if (set?.size === 0) this.ejectedByPool.delete(poolKey);
     }
   }
 
