@@ -55,7 +55,7 @@ export function createMetrics(registry: Registry): Metrics {
   const requests = new RequestStats(DURATION_BUCKETS_SECONDS);
   registerScraped(registry, new RequestCounter(METRIC.proxyRequestsTotal, 'Requests answered by the proxy, by route, service, method and status class (2xx..5xx).', requests));
   registerScraped(registry, new RequestHistogram(METRIC.proxyRequestDurationSeconds, 'Time from request arrival to the last response byte, in seconds.', requests));
-  const inFlightRequests = new CountingGauge(METRIC.proxyInFlightRequests, 'Requests being proxied right now.');
+  const inFlightRequests = new CountingGauge(METRIC.proxyInFlightRequests, 'Requests being proxied right now.', ['route', 'service']);
   registerScraped(registry, inFlightRequests);
   return {
     registry,

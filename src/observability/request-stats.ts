@@ -6,6 +6,9 @@ import type { Registry } from 'prom-client';
 
 type Labels = Readonly<Record<string, string>>;
 
+/** Label names of the request counter and histogram. */
+export const REQUEST_LABELS = ['route', 'service', 'method', 'status_class'] as const;
+
 interface MetricValue {
   labels: Record<string, string | number>;
   value: number;
@@ -80,12 +83,15 @@ export class RequestStats {
 abstract class ScrapedMetric {
   readonly name: string;
   readonly help: string;
+  /** As prom-client metrics have it, for code that inspects label names. */
+  readonly labelNames: readonly string[];
   readonly aggregator = 'sum' as const;
   abstract readonly type: MetricData['type'];
 
-  constructor(name: string, help: string) {
+  constructor(name: string, help: string, labelNames: readonly string[]) {
     this.name = name;
     this.help = help;
+    this.labelNames = labelNames;
   }
 
   protected abstract values(): MetricValue[];
@@ -106,7 +112,7 @@ export class RequestCounter extends ScrapedMetric {
   private readonly stats: RequestStats;
 
   constructor(name: string, help: string, stats: RequestStats) {
-    super(name, help);
+    super(name, help, REQUEST_LABELS);
     this.stats = stats;
   }
 
@@ -124,7 +130,7 @@ export class RequestHistogram extends ScrapedMetric {
   private readonly stats: RequestStats;
 
   constructor(name: string, help: string, stats: RequestStats) {
-    super(name, help);
+    super(name, help, REQUEST_LABELS);
     this.stats = stats;
   }
 

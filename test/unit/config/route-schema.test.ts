@@ -29,6 +29,7 @@ describe('validateRouteSpec', () => {
         timeoutMs: 30000,
         retries: 2,
         loadBalancer: 'round-robin',
+        ejectOn5xx: false,
       },
     });
   });

@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Histogram, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { METRIC } from '../../../src/observability/metric-names.js';
@@ -42,7 +42,8 @@ const registry = new Registry();
 createMetrics(registry);
 
 function isHistogram(name: string): boolean {
-  return registry.getSingleMetric(name) instanceof Histogram;
+  // prom-client's Histogram and dockmaster's scraped request histogram both say so in `type`.
+  return (registry.getSingleMetric(name) as { type?: string } | undefined)?.type === 'histogram';
 }
 
 /** Label names a metric carries, from its prom-client definition; histogram series add `le`. */
@@ -53,7 +54,7 @@ function labelsOf(series: string): Set<string> | undefined {
   const labelNames: unknown = Reflect.get(metric, 'labelNames');
   if (!Array.isArray(labelNames)) throw new Error(`prom-client no longer exposes labelNames on ${base}`);
   const labels = new Set(labelNames.map(String));
-  if (series.endsWith('_bucket') && metric instanceof Histogram) labels.add('le');
+  if (series.endsWith('_bucket') && isHistogram(base)) labels.add('le');
   return labels;
 }
 
