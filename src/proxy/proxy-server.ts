@@ -2,7 +2,7 @@
 // endpoint, forwards through undici with retries and timeouts, and drains on shutdown. I/O.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { randomUUID } from 'node:crypto';
+import { requestIdGenerator } from './request-id.js';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -75,7 +75,8 @@ export class ProxyServer {
   readonly tunnels: UpgradeTunnels = { open: new Set<Socket>() };
   readonly pools = new UpstreamPools();
   private table: RoutingTable = EMPTY_TABLE;
-  private readonly pickers = new Map<string, Picker>();
+  /** Pickers by pool key, then by balancing policy. */
+  private readonly pickers = new Map<string, Map<string, Picker>>();
   private readonly inFlightByEndpoint = new Map<string, number>();
   private readonly statsByRoute = new Map<string, RouteStats>();
   requestsInFlight = 0;
@@ -96,7 +97,7 @@ export class ProxyServer {
       retryBudget: deps.retryBudget ?? DEFAULT_RETRY_BUDGET,
       accessLog: deps.accessLog ?? false,
       random: deps.random ?? Math.random,
-      newRequestId: deps.newRequestId ?? randomUUID,
+      newRequestId: deps.newRequestId ?? requestIdGenerator(),
       clientKeepAliveMs: deps.clientKeepAliveMs ?? 5_000,
       outliers: deps.outliers,
     };
@@ -123,7 +124,7 @@ export class ProxyServer {
     this.table = table;
     // Pickers live per pool and policy across tables, so a weighted or round-robin sequence
     // continues through endpoint changes; pools that are gone lose theirs.
-    for (const key of this.pickers.keys()) if (!table.pools.has(key.slice(0, key.lastIndexOf('|')))) this.pickers.delete(key);
+    for (const poolKey of this.pickers.keys()) if (!table.pools.has(poolKey)) this.pickers.delete(poolKey);
     this.deps.metrics.routingTableVersion.set(table.version);
     this.deps.metrics.routingRoutes.set(table.routes.length);
     const origins = new Set<string>();
@@ -183,11 +184,15 @@ export class ProxyServer {
     const host = prepared.host;
     const route = matchRoute(table, host, target.path, () => req.headers);
     if (route === undefined) return { ok: false, code: 'DM_ERR_ROUTE_NOT_FOUND', reason: 'not_found', requestId: prepared.requestId };
-    const pickerKey = `${route.poolKey}|${route.loadBalancer}`;
-    let picker = this.pickers.get(pickerKey);
+    let byPolicy = this.pickers.get(route.poolKey);
+    if (byPolicy === undefined) {
+      byPolicy = new Map();
+      this.pickers.set(route.poolKey, byPolicy);
+    }
+    let picker = byPolicy.get(route.loadBalancer);
     if (picker === undefined) {
       picker = createPicker(route.loadBalancer, { load: this, random: this.deps.random });
-      this.pickers.set(pickerKey, picker);
+      byPolicy.set(route.loadBalancer, picker);
     }
     const path = route.stripPrefix ? stripRoutePrefix(route, target.path) : target.path;
     return {
@@ -309,6 +314,18 @@ export class ProxyServer {
   }
 }
 
+const kForwarding = Symbol('forwarding');
+type ResponseWithForwarding = ServerResponse & { [kForwarding]?: Forwarding };
+
+/** Shared listeners (no closure per request): `this` is the response that emitted. */
+function onResponseClose(this: ServerResponse): void {
+  (this as ResponseWithForwarding)[kForwarding]?.onClientClose();
+}
+
+function onResponseDrain(this: ServerResponse): void {
+  (this as ResponseWithForwarding)[kForwarding]?.resumeUpstream?.();
+}
+
 /** One client request through its attempts; also the undici handler of the current attempt. */
 class Forwarding implements Dispatcher.DispatchHandler {
   private readonly proxy: ProxyServer;
@@ -317,7 +334,9 @@ class Forwarding implements Dispatcher.DispatchHandler {
   private readonly resolved: Resolved;
   private readonly stats: RouteStats;
   private readonly startMs = performance.now();
-  private readonly tried = new Set<string>();
+  /** Endpoints tried so far: created on the first retry (most requests never need it). */
+  private tried: Set<string> | undefined;
+  private attempts = 0;
   private readonly idempotent: boolean;
   private readonly hasBody: boolean;
   private endpoint: Endpoint | undefined;
@@ -344,20 +363,21 @@ class Forwarding implements Dispatcher.DispatchHandler {
   start(): void {
     this.proxy.requestStarted(this.stats);
     this.proxy.active.add(this);
-    this.res.once('close', this.onClientClose);
+    (this.res as ResponseWithForwarding)[kForwarding] = this;
+    this.res.once('close', onResponseClose);
     this.attempt();
   }
 
   private attempt(): void {
     const { route, endpoints, picker, prepared, upstreamPath } = this.resolved;
     const endpoint = picker.pick(endpoints, this.tried);
+    this.attempts++;
     if (endpoint === undefined) {
       if (this.lastError !== undefined) this.fail(this.lastError);
       else this.finishWithError('DM_ERR_PROXY_NO_ENDPOINT', 503);
       return;
     }
     this.endpoint = endpoint;
-    this.tried.add(endpoint.id);
     this.proxy.endpointStarted(endpoint.id);
     this.body = this.hasBody ? new LazyBody(this.req) : undefined;
     const dispatcher = this.proxy.pools.get(endpoint.origin, route.timeouts.connectMs);
@@ -404,15 +424,12 @@ class Forwarding implements Dispatcher.DispatchHandler {
     return true;
   }
 
-  private resumeUpstream: (() => void) | undefined;
-  private readonly onDrain = (): void => {
-    this.resumeUpstream?.();
-  };
+  resumeUpstream: (() => void) | undefined;
 
   onData(chunk: Buffer): boolean {
     if (this.done) return false;
     if (this.res.write(chunk)) return true;
-    this.res.once('drain', this.onDrain);
+    this.res.once('drain', onResponseDrain);
     return false;
   }
 
@@ -429,7 +446,11 @@ class Forwarding implements Dispatcher.DispatchHandler {
     if (this.done) return; // the client went away: says nothing about the endpoint
     const classified = this.timedOut ? classifyUpstreamError({ code: 'DM_TOTAL_TIMEOUT' }) : classifyUpstreamError(error);
     const { route } = this.resolved;
-    if (failedEndpoint !== undefined) this.proxy.deps.outliers?.failure(route.poolKey, failedEndpoint.id, failedEndpoint.origin, this.resolved.endpoints.length);
+    if (failedEndpoint !== undefined) {
+      this.proxy.deps.outliers?.failure(route.poolKey, failedEndpoint.id, failedEndpoint.origin, this.resolved.endpoints.length);
+      // A retry goes elsewhere; only a failed request pays for remembering where it went.
+      (this.tried ??= new Set()).add(failedEndpoint.id);
+    }
     const service = route.service ?? '';
     this.proxy.deps.metrics.upstreamErrorsTotal.inc({ route: route.name, service, kind: classified.kind });
     this.proxy.deps.logger.warn(
@@ -437,7 +458,7 @@ class Forwarding implements Dispatcher.DispatchHandler {
       'upstream attempt failed',
     );
     this.lastError = classified;
-    if (!this.timedOut && this.tried.size <= route.retries) {
+    if (!this.timedOut && this.attempts <= route.retries) {
       const verdict = shouldRetry({
         error: classified,
         responseStarted: this.responseStarted,
@@ -511,7 +532,7 @@ class Forwarding implements Dispatcher.DispatchHandler {
     if (nowMs >= this.deadlineMs) this.onTotalTimeout();
   }
 
-  private readonly onTotalTimeout = (): void => {
+  private onTotalTimeout(): void {
     if (this.done) return;
     this.timedOut = true;
     if (this.abortAttempt !== undefined) {
@@ -519,13 +540,13 @@ class Forwarding implements Dispatcher.DispatchHandler {
     } else {
       this.fail(classifyUpstreamError({ code: 'DM_TOTAL_TIMEOUT' }));
     }
-  };
+  }
 
-  private readonly onClientClose = (): void => {
+  onClientClose(): void {
     if (this.done) return;
     // The client went away before the response ended: abort upstream at once.
     const abort = this.abortAttempt;
     this.finish(499);
     abort?.(new Error('client aborted'));
-  };
+  }
 }

@@ -10,7 +10,9 @@ export interface UpstreamPoolOptions {
 export const DEFAULT_POOL_OPTIONS: UpstreamPoolOptions = { keepAliveTimeoutMs: 4_000 };
 
 export class UpstreamPools {
+  /** `origin|connectMs` -> pool, for closing; lookups use the nested map (no key to build). */
   private readonly pools = new Map<string, Pool>();
+  private readonly byOrigin = new Map<string, Map<number, Pool>>();
   private readonly options: UpstreamPoolOptions;
 
   constructor(options: UpstreamPoolOptions = DEFAULT_POOL_OPTIONS) {
@@ -18,6 +20,8 @@ export class UpstreamPools {
   }
 
   get(origin: string, connectTimeoutMs: number): Pool {
+    const cached = this.byOrigin.get(origin)?.get(connectTimeoutMs);
+    if (cached !== undefined) return cached;
     const key = `${origin}|${connectTimeoutMs}`;
     let pool = this.pools.get(key);
     if (pool === undefined) {
@@ -28,6 +32,12 @@ export class UpstreamPools {
       });
       this.pools.set(key, pool);
     }
+    let forOrigin = this.byOrigin.get(origin);
+    if (forOrigin === undefined) {
+      forOrigin = new Map();
+      this.byOrigin.set(origin, forOrigin);
+    }
+    forOrigin.set(connectTimeoutMs, pool);
     return pool;
   }
 
@@ -37,6 +47,7 @@ export class UpstreamPools {
       const origin = key.slice(0, key.lastIndexOf('|'));
       if (!keep.has(origin)) {
         this.pools.delete(key);
+        this.byOrigin.delete(origin);
         pool.close().catch(() => undefined);
       }
     }
@@ -54,12 +65,14 @@ export class UpstreamPools {
   async close(): Promise<void> {
     const pools = [...this.pools.values()];
     this.pools.clear();
+    this.byOrigin.clear();
     await Promise.all(pools.map((pool) => pool.close().catch(() => undefined)));
   }
 
   async destroy(): Promise<void> {
     const pools = [...this.pools.values()];
     this.pools.clear();
+    this.byOrigin.clear();
     await Promise.all(pools.map((pool) => pool.destroy().catch(() => undefined)));
   }
 }

@@ -15,7 +15,8 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()?.();
 });
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Ids the proxy makes: a random per-process prefix and a counter (src/proxy/request-id.ts). */
+const UUID = /^[0-9a-f]{12}-[0-9a-z]+$/;
 
 async function upstream(handler?: Parameters<typeof startUpstream>[0]): Promise<RunningUpstream> {
   const u = await startUpstream(handler ?? ((_req, res) => res.end('ok')));
