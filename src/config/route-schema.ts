@@ -11,6 +11,7 @@ import {
   DEFAULT_STRIP_PREFIX,
 } from '../routing/compile-table.js';
 import { schemaProblems } from './schema-problems.js';
+import { deepFreeze } from './deep-freeze.js';
 
 const NAME_PATTERN = '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$';
 const NAME_PROBLEM = 'must be 1 to 63 lower-case letters, digits or dashes, starting and ending with a letter or digit';
@@ -191,13 +192,6 @@ function semanticProblems(value: Record<string, unknown>, file: string): ConfigP
   return problems;
 }
 
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null) {
-    for (const inner of Object.values(value)) deepFreeze(inner);
-    Object.freeze(value);
-  }
-  return value;
-}
 
 /**
  * Validates one route document. Every problem names `file` and the JSON path of the bad field;

@@ -6,6 +6,7 @@ import { Value } from '@sinclair/typebox/value';
 import type { ConfigProblem } from '../errors.js';
 import { SERVICE_DEFAULTS, type HealthCheckSpec, type RuntimeSpec, type ServiceSpec } from '../model/service.js';
 import { schemaProblems } from './schema-problems.js';
+import { deepFreeze } from './deep-freeze.js';
 
 /** The kinds a policies/ folder may hold. */
 export const POLICY_FOLDER_KINDS = ['Service', 'Policy'] as const;
@@ -227,13 +228,6 @@ function semanticServiceProblems(value: Record<string, unknown>, file: string): 
   return problems;
 }
 
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null) {
-    for (const inner of Object.values(value)) deepFreeze(inner);
-    Object.freeze(value);
-  }
-  return value;
-}
 
 type RuntimeInput = ServiceDocumentInput['runtime'];
 

@@ -32,8 +32,13 @@ export async function isPortTaken(port: number): Promise<boolean> {
 
 /** One TCP connect to 127.0.0.1:port; true when accepted within timeoutMs. */
 export async function canConnect(port: number, timeoutMs: number): Promise<boolean> {
+  return canConnectTo(LOOPBACK, port, timeoutMs);
+}
+
+/** One TCP connect to host:port; true when accepted within timeoutMs. */
+export async function canConnectTo(host: string, port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host: LOOPBACK, port });
+    const socket = net.connect({ host, port });
     const done = (ok: boolean): void => {
       clearTimeout(timer);
       socket.destroy();
