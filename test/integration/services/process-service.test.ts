@@ -186,6 +186,31 @@ describe('a service of process replicas behind the proxy', () => {
     expect(failures).toBe(0);
   });
 
+  it('applies the Route and Service documents of a file with `dockmaster apply -f`, and reports a bad one with its path', async () => {
+    const { cli, dir } = await serveDemo(1);
+    const file = join(dir, 'apply.yaml');
+    writeFileSync(
+      file,
+      `${serviceYaml(2).replace('name: demo', 'name: extra')}---\nkind: Route\nname: extra\nmatch: {pathPrefix: /extra}\nservice: extra\n`,
+    );
+    const env = { ...process.env, DOCKMASTER_TOKEN: '' };
+    const applied = spawnSync(process.execPath, [CLI_PATH, 'apply', '-f', file, '--admin', cli.adminUrl], { encoding: 'utf8', env });
+    expect(applied.stderr).toBe('');
+    expect(applied.status).toBe(0);
+    expect(applied.stdout).toContain('service/extra created');
+    expect(applied.stdout).toContain('route/extra created');
+    await eventually(async () => {
+      const res = await request(`${cli.proxyUrl}/extra/x`);
+      const body = (await res.body.json()) as { service: string };
+      expect(body.service).toBe('extra');
+    }, { timeoutMs: 15_000 });
+    expect(readFileSync(join(dir, 'policies/extra.yaml'), 'utf8')).toContain('name: extra');
+    writeFileSync(file, 'kind: Route\nname: broken\nmatch: {pathPrefix: /b}\nservice: extra\nretries: many\n');
+    const rejected = spawnSync(process.execPath, [CLI_PATH, 'apply', '-f', file, '--admin', cli.adminUrl], { encoding: 'utf8', env });
+    expect(rejected.status).toBe(1);
+    expect(rejected.stderr).toContain('/retries');
+  });
+
   it('rejects a bad service file with its path while the running service keeps serving', async () => {
     const { cli, dir } = await serveDemo(1);
     writeFileSync(join(dir, 'policies/bad.yaml'), 'kind: Service\nname: bad\nruntime: {type: process, command: []}\nreplicas: -1\n');
