@@ -364,7 +364,8 @@ class Forwarding implements Dispatcher.DispatchHandler {
     this.proxy.requestStarted(this.stats);
     this.proxy.active.add(this);
     (this.res as ResponseWithForwarding)[kForwarding] = this;
-    this.res.once('close', onResponseClose);
+    // `on`, not `once`: the response lives for this request only, and `once` wraps the listener.
+    this.res.on('close', onResponseClose);
     this.attempt();
   }
 
