@@ -1,6 +1,7 @@
 // Wiring: config folder -> route store -> routing table -> proxy listener, plus the admin API,
 // metrics and logger. The only place that knows every part. I/O.
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry } from 'prom-client';
+import { registerProcessMetrics } from './observability/process-metrics.js';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -102,7 +103,7 @@ export class App {
   constructor(options: AppOptions) {
     this.options = options;
     this.logger = options.logger ?? createLogger();
-    collectDefaultMetrics({ register: this.registry, prefix: 'dockmaster_' });
+    registerProcessMetrics(this.registry);
     this.metrics = createMetrics(this.registry);
     this.outliers = new OutlierDetector({
       config: this.gateway.passiveHealth,
