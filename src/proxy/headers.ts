@@ -13,6 +13,9 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
+/** Lengths of the response header names filterResponseHeaders drops. */
+const DROPPED_LENGTHS = new Set([...HOP_BY_HOP, 'x-request-id'].map((n) => n.length));
+
 /** Request headers dockmaster sets itself; a client's copies are dropped or rewritten. */
 const REWRITTEN = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id', 'expect']);
 
@@ -50,15 +53,24 @@ export interface PreparedRequest {
   readonly hasBody: boolean;
 }
 
+/** Adds the header names a Connection value lists to `into` (created on demand). The usual
+ * values, `keep-alive` and `close`, name no header and allocate nothing. */
+export function addConnectionTokens(value: string, into: Set<string> | undefined): Set<string> | undefined {
+  const lower = value.length <= 10 ? value.toLowerCase() : '';
+  if (lower === 'keep-alive' || lower === 'close' || lower === 'upgrade') return into;
+  let tokens = into;
+  for (const token of value.split(',')) {
+    const t = token.trim().toLowerCase();
+    if (t && !HOP_BY_HOP.has(t)) (tokens ??= new Set()).add(t);
+  }
+  return tokens;
+}
+
 function connectionTokens(raw: readonly string[]): Set<string> | undefined {
   let tokens: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     if ((raw[i] as string).length === 10 && (raw[i] as string).toLowerCase() === 'connection') {
-      tokens ??= new Set();
-      for (const token of (raw[i + 1] as string).split(',')) {
-        const t = token.trim().toLowerCase();
-        if (t) tokens.add(t);
-      }
+      tokens = addConnectionTokens(raw[i + 1] as string, tokens);
     }
   }
   return tokens;
@@ -138,15 +150,10 @@ export function filterResponseHeaders(raw: readonly (Buffer | string)[]): string
   let named: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = (raw[i] as Buffer | string).toString('latin1');
-    const lower = name.toLowerCase();
+    // Only names as long as a dropped one need lower-casing (saves a string per header).
+    const lower = DROPPED_LENGTHS.has(name.length) ? name.toLowerCase() : name;
     if (HOP_BY_HOP.has(lower) || lower === 'x-request-id') {
-      if (lower === 'connection') {
-        named ??= new Set();
-        for (const token of (raw[i + 1] as Buffer | string).toString('latin1').split(',')) {
-          const t = token.trim().toLowerCase();
-          if (t) named.add(t);
-        }
-      }
+      if (lower === 'connection') named = addConnectionTokens((raw[i + 1] as Buffer | string).toString('latin1'), named);
       continue;
     }
     out.push(name, (raw[i + 1] as Buffer | string).toString('latin1'));
