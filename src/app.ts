@@ -257,10 +257,6 @@ export class App {
     return { ...managed, name, endpoints, providers };
   }
 
-  /** Provider freshness, for the admin API. */
-  providerStatuses(): ProviderStatus[] {
-    return [...this.providerStatus.values()];
-  }
 
   static createDrivers(runtimes: readonly RuntimeType[], logger: Logger): Map<RuntimeType, RuntimeDriver> {
     const drivers = new Map<RuntimeType, RuntimeDriver>([['process', new ProcessDriver({ logger })]]);
