@@ -455,7 +455,7 @@ class Forwarding implements Dispatcher.DispatchHandler {
     const service = route.service ?? '';
     this.proxy.deps.metrics.upstreamErrorsTotal.inc({ route: route.name, service, kind: classified.kind });
     this.proxy.deps.logger.warn(
-      { route: route.name, endpoint: this.endpoint?.origin, kind: classified.kind, code: (error as NodeJS.ErrnoException).code, requestId: this.resolved.prepared.requestId, err: error.message },
+      { route: route.name, endpoint: failedEndpoint?.origin, kind: classified.kind, code: (error as NodeJS.ErrnoException).code, requestId: this.resolved.prepared.requestId, err: error.message },
       'upstream attempt failed',
     );
     this.lastError = classified;
