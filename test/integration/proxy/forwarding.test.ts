@@ -79,11 +79,15 @@ describe('forwarding', () => {
     expect(await metricValue(p.registry, 'dockmaster_proxy_upstream_errors_total', { kind: 'refused' })).toBeGreaterThanOrEqual(25);
   });
 
-  it('answers 502 when every endpoint refuses', async () => {
-    const p = await proxyFor([route('r', [await closedPortOrigin(), await closedPortOrigin()])]);
+  it('answers 502 when every endpoint refuses, logging each failed attempt with its endpoint', async () => {
+    const origins = [await closedPortOrigin(), await closedPortOrigin()];
+    const p = await proxyFor([route('r', origins)]);
     const res = await request(`${p.url}/`);
     expect(res.statusCode).toBe(502);
     expect(await res.body.json()).toMatchObject({ error: { code: 'DM_ERR_PROXY_UPSTREAM_REFUSED' } });
+    const failures = p.logs.filter((l) => l['msg'] === 'upstream attempt failed');
+    expect(failures.map((l) => l['endpoint']).sort()).toEqual([...origins].sort());
+    expect(failures.every((l) => l['kind'] === 'refused')).toBe(true);
   });
 
   it('answers 504 within the route timeout for a blackhole upstream and closes its socket', async () => {
