@@ -4,7 +4,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { ConfigProblem } from '../errors.js';
-import { SERVICE_DEFAULTS, type HealthCheckSpec, type RuntimeSpec, type ServiceSpec } from '../model/service.js';
+import { SERVICE_DEFAULTS, type HealthCheckSpec, type ServiceRuntime, type ServiceSpec } from '../model/service.js';
 import { schemaProblems } from './schema-problems.js';
 import { deepFreeze } from './deep-freeze.js';
 
@@ -58,7 +58,7 @@ export const DockerRuntimeSchema = Type.Object(
   { additionalProperties: false },
 );
 
-const RUNTIME_SCHEMAS: Readonly<Record<RuntimeSpec['type'], TSchema>> = {
+const RUNTIME_SCHEMAS: Readonly<Record<ServiceRuntime['type'], TSchema>> = {
   process: ProcessRuntimeSchema,
   docker: DockerRuntimeSchema,
 };
@@ -190,7 +190,7 @@ function envProblems(env: Record<string, unknown>, file: string): ConfigProblem[
 }
 
 function runtimeProblems(runtime: Record<string, unknown>, file: string): ConfigProblem[] {
-  const type = runtime['type'] as RuntimeSpec['type'];
+  const type = runtime['type'] as ServiceRuntime['type'];
   const problems = schemaProblems(RUNTIME_SCHEMAS[type], runtime, file).map((p) => ({ ...p, path: `/runtime${p.path}` }));
   const command = runtime['command'];
   if (type === 'process' && Array.isArray(command)) {
@@ -231,7 +231,7 @@ function semanticServiceProblems(value: Record<string, unknown>, file: string): 
 
 type RuntimeInput = ServiceDocumentInput['runtime'];
 
-function toRuntime(runtime: RuntimeInput): RuntimeSpec {
+function toRuntime(runtime: RuntimeInput): ServiceRuntime {
   if (runtime.type === 'process') {
     return { type: 'process', command: [...runtime.command], ...(runtime.cwd === undefined ? {} : { cwd: runtime.cwd }) };
   }

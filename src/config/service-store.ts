@@ -3,7 +3,7 @@
 // `kind: Service` and `kind: Policy`. Does I/O (through it).
 import type { PutResult, ServiceSpecsAdmin } from '../admin/admin-service.js';
 import type { ConfigProblem } from '../errors.js';
-import type { RuntimeSpec, ServiceSpec } from '../model/service.js';
+import type { ServiceRuntime, ServiceSpec } from '../model/service.js';
 import { DocumentStore, type DocumentFolder, type DocumentSource, type DocumentStoreDeps } from './document-store.js';
 import {
   checkServiceSet,
@@ -15,7 +15,7 @@ import {
   type ServiceDocument,
 } from './service-schema.js';
 
-type RuntimeType = RuntimeSpec['type'];
+type RuntimeType = ServiceRuntime['type'];
 
 export interface ServiceStoreDeps extends DocumentStoreDeps<ServiceDocument> {
   /** Runtimes this gateway has a driver for; a service naming another one is a problem at

@@ -1,6 +1,6 @@
 // Service types: what a validated `kind: Service` document says, with defaults filled in. Pure.
 
-export type RuntimeSpec =
+export type ServiceRuntime =
   | {
       readonly type: 'process';
       /** argv, no shell: `[node, app.mjs]`. */
@@ -27,7 +27,7 @@ export interface HealthCheckSpec {
 export interface ServiceSpec {
   readonly kind: 'Service';
   readonly name: string;
-  readonly runtime: RuntimeSpec;
+  readonly runtime: ServiceRuntime;
   /** Port the app listens on inside a bridge-network container; process and host-network
    * replicas get a free 127.0.0.1 port in PORT instead. */
   readonly port: number;
