@@ -47,7 +47,38 @@ export interface StartCliOptions {
   readonly adminPort?: number;
 }
 
+/** How long startCli waits for the gateway to say it started before handing it over anyway. */
+const STARTED_WAIT_MS = 15_000;
+const PORT_ATTEMPTS = 3;
+
+/**
+ * Starts `dockmaster serve` on fresh loopback ports (or the given ones) and returns once it
+ * logged that it started or exited. Fresh ports are picked, released and then bound by the
+ * child, so another process (a replica, a container on the host network) can take one in
+ * between: a start that fails with EADDRINUSE on ports picked here is retried on new ones.
+ */
 export async function startCli(dir: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}, options: StartCliOptions = {}): Promise<RunningCli> {
+  const fixedPorts = options.proxyPort !== undefined || options.adminPort !== undefined;
+  for (let attempt = 1; ; attempt++) {
+    const cli = await spawnCli(dir, extraArgs, env, options);
+    const outcome = await Promise.race([
+      cli.exited.then(() => 'exited' as const),
+      waitForOutput(cli, 'dockmaster started').then(() => 'started' as const),
+      new Promise<'waiting'>((resolve) => setTimeout(() => resolve('waiting'), STARTED_WAIT_MS).unref()),
+    ]);
+    const portTaken = outcome === 'exited' && /EADDRINUSE/.test(cli.stdout() + cli.stderr());
+    if (!portTaken || fixedPorts || attempt >= PORT_ATTEMPTS) return cli;
+  }
+}
+
+async function waitForOutput(cli: RunningCli, text: string): Promise<void> {
+  while (!cli.stdout().includes(text)) {
+    if (cli.child.exitCode !== null || cli.child.signalCode !== null) return new Promise(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function spawnCli(dir: string, extraArgs: string[], env: NodeJS.ProcessEnv, options: StartCliOptions): Promise<RunningCli> {
   assertBuilt();
   const proxyPort = options.proxyPort ?? (await freePort());
   const adminPort = options.adminPort ?? (await freePort());
