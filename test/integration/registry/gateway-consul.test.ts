@@ -15,6 +15,7 @@ import { DEFAULT_BACKOFF, backoffDelayMs } from '../../../src/registry/consul/ba
 import { configDir, startCli, type RunningCli } from '../../helpers/cli.js';
 import { ConsulDouble, type ConsulFault } from '../../helpers/consul-double.js';
 import { eventually } from '../../helpers/eventually.js';
+import { loadAdvances, startLoad as startSharedLoad, type LoadLimits } from '../../helpers/load.js';
 import { startUpstream, type RunningUpstream } from '../../helpers/upstream.js';
 
 const DEMO_APP = resolve(import.meta.dirname, '../../../src/demo/demo-app.mjs');
@@ -144,57 +145,19 @@ async function metric(cli: RunningCli, name: string, labels: string): Promise<nu
 
 // ---- traffic -----------------------------------------------------------------------------------
 
-interface LoadResult {
-  readonly done: number;
-  readonly failures: number;
-  readonly samples: readonly string[];
-  readonly byUpstream: ReadonlyMap<string, number>;
-}
 
-/** Sequential requests until stopped, bounded by a deadline and a count; counts non-200s and
- * transport errors (keeping a few), and which upstream answered. */
-function startLoad(url: string, limits: { maxMs: number; maxRequests: number }): { done(): number; stop(): Promise<LoadResult> } {
-  let done = 0;
-  let failures = 0;
-  const samples: string[] = [];
-  const byUpstream = new Map<string, number>();
-  let stopped = false;
-  const loop = (async () => {
-    const deadline = Date.now() + limits.maxMs;
-    while (!stopped && Date.now() < deadline && done < limits.maxRequests) {
-      try {
-        const res = await request(url, { headersTimeout: 5_000, bodyTimeout: 5_000 });
-        const text = await res.body.text();
-        if (res.statusCode !== 200) {
-          failures++;
-          if (samples.length < 5) samples.push(`${res.statusCode} ${text.slice(0, 200)}`);
-        } else {
-          const name = (JSON.parse(text) as { upstream?: string }).upstream ?? '?';
-          byUpstream.set(name, (byUpstream.get(name) ?? 0) + 1);
-        }
-      } catch (err) {
-        failures++;
-        if (samples.length < 5) samples.push(String(err));
-      }
-      done++;
-      await new Promise((r) => setTimeout(r, 2));
-    }
-  })();
+/** The shared load (test/helpers/load.ts), counting answers per upstream. */
+function startLoad(url: string, limits: LoadLimits) {
+  const load = startSharedLoad<string>(url, limits, (t) => (JSON.parse(t) as { upstream?: string }).upstream ?? '?');
   return {
-    done: () => done,
+    done: () => load.done(),
     stop: async () => {
-      stopped = true;
-      await loop;
-      return { done, failures, samples, byUpstream };
+      const result = await load.stop();
+      return { ...result, byUpstream: result.byKey };
     },
   };
 }
 
-/** Waits until the load made `more` requests beyond what it had made when called. */
-async function loadAdvances(load: { done(): number }, more: number, timeoutMs = 10_000): Promise<void> {
-  const from = load.done();
-  await eventually(() => expect(load.done()).toBeGreaterThanOrEqual(from + more), { timeoutMs, intervalMs: 20 });
-}
 
 /** `count` sequential requests; every one must be a 200. Returns answers per upstream name. */
 async function spread(url: string, count: number): Promise<Map<string, number>> {

@@ -16,6 +16,7 @@ import { configDir, freePort, startCli, type RunningCli } from '../../helpers/cl
 import { DEMO_IMAGE, TEST_RUN_LABEL, ensureDemoImage, newTestRunId, removeTestRun, skipWithoutDocker } from '../../helpers/docker.js';
 import { skipWithoutPrivateDockerd, startDockerd, type PrivateDockerd } from '../../helpers/dockerd.js';
 import { eventually } from '../../helpers/eventually.js';
+import { loadAdvances, startLoad as startSharedLoad, type LoadLimits } from '../../helpers/load.js';
 
 const skip = await skipWithoutDocker('docker label provider through the gateway');
 const skipPrivate = skip || (await skipWithoutPrivateDockerd('docker daemon restart through the gateway (label provider)'));
@@ -182,57 +183,19 @@ async function metric(cli: RunningCli, name: string, labels: string): Promise<nu
 
 // ---- traffic -----------------------------------------------------------------------------------
 
-interface LoadResult {
-  readonly done: number;
-  readonly failures: number;
-  readonly samples: readonly string[];
-  /** Answers per container port (the demo app reports its PORT). */
-  readonly byPort: ReadonlyMap<number, number>;
-}
 
-/** Sequential requests until stopped, bounded by a deadline and a count; counts non-200s and
- * transport errors (keeping a few) and which container answered. */
-function startLoad(url: string, limits: { maxMs: number; maxRequests: number }): { done(): number; stop(): Promise<LoadResult> } {
-  let done = 0;
-  let failures = 0;
-  const samples: string[] = [];
-  const byPort = new Map<number, number>();
-  let stopped = false;
-  const loop = (async () => {
-    const deadline = Date.now() + limits.maxMs;
-    while (!stopped && Date.now() < deadline && done < limits.maxRequests) {
-      try {
-        const res = await request(url, { headersTimeout: 5_000, bodyTimeout: 5_000 });
-        const text = await res.body.text();
-        if (res.statusCode !== 200) {
-          failures++;
-          if (samples.length < 5) samples.push(`${res.statusCode} ${text.slice(0, 200)}`);
-        } else {
-          const port = (JSON.parse(text) as { port: number }).port;
-          byPort.set(port, (byPort.get(port) ?? 0) + 1);
-        }
-      } catch (err) {
-        failures++;
-        if (samples.length < 5) samples.push(String(err));
-      }
-      done++;
-      await new Promise((r) => setTimeout(r, 2));
-    }
-  })();
+/** The shared load (test/helpers/load.ts), counting answers per port. */
+function startLoad(url: string, limits: LoadLimits) {
+  const load = startSharedLoad<number>(url, limits, (t) => (JSON.parse(t) as { port: number }).port);
   return {
-    done: () => done,
+    done: () => load.done(),
     stop: async () => {
-      stopped = true;
-      await loop;
-      return { done, failures, samples, byPort };
+      const result = await load.stop();
+      return { ...result, byPort: result.byKey };
     },
   };
 }
 
-async function loadAdvances(load: { done(): number }, more: number, timeoutMs = 10_000): Promise<void> {
-  const from = load.done();
-  await eventually(() => expect(load.done()).toBeGreaterThanOrEqual(from + more), { timeoutMs, intervalMs: 20 });
-}
 
 /** `count` sequential requests, each a 200; answers per container port. */
 async function spread(url: string, count: number): Promise<Map<number, number>> {

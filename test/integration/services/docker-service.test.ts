@@ -16,6 +16,7 @@ import { configDir, startCli, type RunningCli } from '../../helpers/cli.js';
 import { DEMO_IMAGE, ensureDemoImage, skipWithoutDocker } from '../../helpers/docker.js';
 import { skipWithoutPrivateDockerd, startDockerd, type PrivateDockerd } from '../../helpers/dockerd.js';
 import { eventually } from '../../helpers/eventually.js';
+import { startLoad as startSharedLoad, type LoadLimits } from '../../helpers/load.js';
 
 const skip = await skipWithoutDocker('docker service through the gateway');
 const skipPrivate = skip || (await skipWithoutPrivateDockerd('docker daemon restart through the gateway'));
@@ -169,47 +170,9 @@ async function waitReady(served: Served, count: number, timeoutMs: number): Prom
   return Promise.race([ready, exited]);
 }
 
-interface LoadResult {
-  readonly done: number;
-  readonly failures: number;
-  readonly samples: readonly string[];
-}
 
-/** Sequential requests until stopped, bounded by a deadline and a count; counts non-200s and
- * transport errors, keeping a few for the failure message. */
-function startLoad(url: string, limits: { maxMs: number; maxRequests: number }): { done(): number; stop(): Promise<LoadResult> } {
-  let done = 0;
-  let failures = 0;
-  const samples: string[] = [];
-  let stopped = false;
-  const loop = (async () => {
-    const deadline = Date.now() + limits.maxMs;
-    while (!stopped && Date.now() < deadline && done < limits.maxRequests) {
-      try {
-        const res = await request(url, { headersTimeout: 5_000, bodyTimeout: 5_000 });
-        const text = await res.body.text();
-        if (res.statusCode !== 200) {
-          failures++;
-          if (samples.length < 5) samples.push(`${res.statusCode} ${text.slice(0, 200)}`);
-        }
-      } catch (err) {
-        failures++;
-        if (samples.length < 5) samples.push(String(err));
-      }
-      done++;
-      // Continuous but paced (a few hundred requests a second), so that three suites with their
-      // own gateways and loads share two CPUs without starving health checks.
-      await new Promise((r) => setTimeout(r, 2));
-    }
-  })();
-  return {
-    done: () => done,
-    stop: async () => {
-      stopped = true;
-      await loop;
-      return { done, failures, samples };
-    },
-  };
+function startLoad(url: string, limits: LoadLimits) {
+  return startSharedLoad(url, limits);
 }
 
 async function replicaOfResponses(url: string, count: number): Promise<Map<string, number>> {

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { configDir, startCli, CLI_PATH, type RunningCli } from '../../helpers/cli.js';
 import { eventually } from '../../helpers/eventually.js';
+import { isProcessAlive } from '../../helpers/processes.js';
 
 const DEMO_APP = resolve(import.meta.dirname, '../../../src/demo/demo-app.mjs');
 
@@ -13,19 +14,6 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()?.();
 });
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  // A zombie still answers kill 0; /proc says whether it is one.
-  try {
-    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 function serviceYaml(replicas: number, extraEnv = ''): string {
   return `kind: Service
@@ -225,9 +213,9 @@ describe('a service of process replicas behind the proxy', () => {
   it('leaves no replica process behind when dockmaster is killed with SIGKILL', async () => {
     const { cli } = await serveDemo(2);
     const pids = (await replicas(cli)).map((r) => Number(r.nativeId));
-    expect(pids.every(isAlive)).toBe(true);
+    expect(pids.every(isProcessAlive)).toBe(true);
     cli.child.kill('SIGKILL');
     await cli.exited;
-    await eventually(() => expect(pids.filter(isAlive)).toEqual([]), { timeoutMs: 10_000 });
+    await eventually(() => expect(pids.filter(isProcessAlive)).toEqual([]), { timeoutMs: 10_000 });
   });
 });
