@@ -394,3 +394,35 @@ export class DocumentStore<T extends NamedDocument, P = T> {
     return run;
   }
 }
+
+/**
+ * The lifecycle every folder store exposes (load, watch, reload, close), delegated to its
+ * DocumentStore; RouteStore and ServiceStore add their own kinds' reads and edits.
+ */
+export abstract class FolderStore<T extends NamedDocument, P = T> {
+  protected readonly store: DocumentStore<T, P>;
+
+  protected constructor(store: DocumentStore<T, P>) {
+    this.store = store;
+  }
+
+  /** Reads the folder. Throws ConfigError with every problem; then the previous set stays. */
+  load(): Promise<void> {
+    return this.store.load();
+  }
+
+  /** Starts reloading on file changes (fs.watch, debounced) and on a slow poll. */
+  watch(): void {
+    this.store.watch();
+  }
+
+  /** Stops watching and waits for a reload or edit in progress. */
+  close(): Promise<void> {
+    return this.store.close();
+  }
+
+  /** Reads the folder again and applies it if it changed and is valid; never throws. */
+  reload(): Promise<void> {
+    return this.store.reload();
+  }
+}

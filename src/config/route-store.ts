@@ -3,7 +3,7 @@
 import type { PutResult, RoutesAdmin } from '../admin/admin-service.js';
 import type { RouteSpec } from '../model/route.js';
 import { checkRouteSet } from './check-route-set.js';
-import { DocumentStore, type DocumentFolder, type DocumentStoreDeps } from './document-store.js';
+import { DocumentStore, FolderStore, type DocumentFolder, type DocumentStoreDeps } from './document-store.js';
 import { validateRouteSpec } from './route-schema.js';
 
 export { DEFAULT_RELOAD_DEBOUNCE_MS, DEFAULT_RELOAD_POLL_INTERVAL_MS } from './document-store.js';
@@ -22,11 +22,9 @@ const ROUTES_FOLDER: DocumentFolder<RouteSpec, RouteSpec> = {
   publish: (specs) => specs,
 };
 
-export class RouteStore implements RoutesAdmin {
-  private readonly store: DocumentStore<RouteSpec>;
-
+export class RouteStore extends FolderStore<RouteSpec> implements RoutesAdmin {
   constructor(deps: RouteStoreDeps) {
-    this.store = new DocumentStore(ROUTES_FOLDER, deps);
+    super(new DocumentStore(ROUTES_FOLDER, deps));
   }
 
   list(): readonly RouteSpec[] {
@@ -35,26 +33,6 @@ export class RouteStore implements RoutesAdmin {
 
   get(name: string): RouteSpec | undefined {
     return this.store.find('Route', name);
-  }
-
-  /** Reads the folder. Throws ConfigError with every problem; then the previous set stays. */
-  load(): Promise<void> {
-    return this.store.load();
-  }
-
-  /** Starts reloading on file changes (fs.watch, debounced) and on a slow poll. */
-  watch(): void {
-    this.store.watch();
-  }
-
-  /** Stops watching and waits for a reload or edit in progress. */
-  close(): Promise<void> {
-    return this.store.close();
-  }
-
-  /** Reads the folder again and applies it if it changed and is valid; never throws. */
-  reload(): Promise<void> {
-    return this.store.reload();
   }
 
   put(name: string, body: unknown): Promise<PutResult> {

@@ -4,7 +4,7 @@
 import type { PutResult, ServiceSpecsAdmin } from '../admin/admin-service.js';
 import type { ConfigProblem } from '../errors.js';
 import type { ServiceRuntime, ServiceSpec } from '../model/service.js';
-import { DocumentStore, type DocumentFolder, type DocumentSource, type DocumentStoreDeps } from './document-store.js';
+import { DocumentStore, FolderStore, type DocumentFolder, type DocumentSource, type DocumentStoreDeps } from './document-store.js';
 import {
   checkServiceSet,
   MAX_REPLICAS,
@@ -68,13 +68,12 @@ function policiesFolder(runtimes: readonly RuntimeType[] | undefined): DocumentF
   };
 }
 
-export class ServiceStore implements ServiceStoreAdmin {
-  private readonly store: DocumentStore<PolicyFolderDocument, ServiceDocument>;
+export class ServiceStore extends FolderStore<PolicyFolderDocument, ServiceDocument> implements ServiceStoreAdmin {
   private readonly dir: string;
 
   constructor(deps: ServiceStoreDeps) {
+    super(new DocumentStore(policiesFolder(deps.runtimes), deps));
     this.dir = deps.dir;
-    this.store = new DocumentStore(policiesFolder(deps.runtimes), deps);
   }
 
   /** Every accepted service, in file then document order (frozen, defaults filled in). */
@@ -96,26 +95,6 @@ export class ServiceStore implements ServiceStoreAdmin {
 
   policy(name: string): PolicySpec | undefined {
     return this.store.find('Policy', name) as PolicySpec | undefined;
-  }
-
-  /** Reads the folder. Throws ConfigError with every problem; then the previous set stays. */
-  load(): Promise<void> {
-    return this.store.load();
-  }
-
-  /** Starts reloading on file changes (fs.watch, debounced) and on a slow poll. */
-  watch(): void {
-    this.store.watch();
-  }
-
-  /** Stops watching and waits for a reload or edit in progress. */
-  close(): Promise<void> {
-    return this.store.close();
-  }
-
-  /** Reads the folder again and applies it if it changed and is valid; never throws. */
-  reload(): Promise<void> {
-    return this.store.reload();
   }
 
   /** Validates `body` as the whole service named `name` together with the rest of the folder;

@@ -5,6 +5,7 @@ import { advanceIndex } from './blocking-index.js';
 import { backoffDelayMs, type BackoffLimits } from './backoff.js';
 import { fullBucket, takeToken, type TokenBucket, type TokenBucketLimits } from './token-bucket.js';
 import type { BlockingAnswer } from './consul-client.js';
+import { abortableSleep } from './abortable-sleep.js';
 
 export interface BlockingWatchOptions {
   /** One request with the given index; rejects on any failure (HTTP error, refusal, timeout). */
@@ -29,19 +30,6 @@ export interface BlockingWatchOptions {
   readonly random: () => number;
 }
 
-/** Resolves after `ms`, or at once when the signal aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 export class BlockingWatch {
   private readonly options: BlockingWatchOptions;
@@ -78,7 +66,7 @@ export class BlockingWatch {
       const take = takeToken(this.bucket, this.options.bucket, this.options.nowMs());
       this.bucket = take.bucket;
       if (!take.ok) {
-        await sleep(take.waitMs, signal);
+        await abortableSleep(take.waitMs, signal);
         continue;
       }
       // After a failure the next read does not block, so a recovery is seen at once rather than
@@ -106,7 +94,7 @@ export class BlockingWatch {
         this.options.onError(failure, this.options.nowMs());
       }
       this.resolveFirst();
-      if (failure !== undefined) await sleep(backoffDelayMs(this.failures, this.options.backoff, this.options.random), signal);
+      if (failure !== undefined) await abortableSleep(backoffDelayMs(this.failures, this.options.backoff, this.options.random), signal);
     }
     this.resolveFirst();
   }

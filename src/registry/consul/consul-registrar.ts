@@ -6,6 +6,7 @@ import type { ConsulProviderConfig } from '../../model/gateway.js';
 import { ConsulApi, ConsulCallError } from './consul-client.js';
 import { backoffDelayMs, type BackoffLimits } from './backoff.js';
 import { consulServiceId, registrationFor, type RegisteredReplica } from './registration.js';
+import { abortableSleep } from './abortable-sleep.js';
 
 export type { RegisteredReplica } from './registration.js';
 
@@ -119,22 +120,10 @@ export class ConsulRegistrar {
         const last = attempt === attempts;
         this.deps.logger.warn({ provider: 'consul', consulServiceId: id, attempt, err: message }, last ? `consul ${what} failed: giving up` : `consul ${what} failed: retrying`);
         if (last) return false;
-        await sleep(backoffDelayMs(attempt, this.deps.backoff ?? DEFAULT_REGISTRAR_BACKOFF, this.deps.random ?? Math.random), signal);
+        await abortableSleep(backoffDelayMs(attempt, this.deps.backoff ?? DEFAULT_REGISTRAR_BACKOFF, this.deps.random ?? Math.random), signal);
       }
     }
     return false;
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
