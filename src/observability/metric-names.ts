@@ -29,6 +29,11 @@ export const METRIC = {
   replicaRestartsTotal: 'dockmaster_replica_restarts_total',
   replicaStartFailuresTotal: 'dockmaster_replica_start_failures_total',
   replicaHealthChangesTotal: 'dockmaster_replica_health_changes_total',
+  rolloutPhase: 'dockmaster_rollout_phase',
+  rolloutStep: 'dockmaster_rollout_step',
+  rolloutsTotal: 'dockmaster_rollouts_total',
+  rolloutAnalysisIntervalsTotal: 'dockmaster_rollout_analysis_intervals_total',
+  trafficWeightPercent: 'dockmaster_traffic_weight_percent',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

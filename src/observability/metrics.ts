@@ -43,6 +43,16 @@ export interface Metrics {
   readonly replicaStartFailuresTotal: Counter<'service'>;
   /** to: healthy | unhealthy */
   readonly replicaHealthChangesTotal: Counter<'service' | 'to'>;
+  /** 1 for the phase of a service's current (or last) rollout, 0 for the other phases. */
+  readonly rolloutPhase: Gauge<'service' | 'phase'>;
+  /** Index of the current step of a running rollout (canary steps; 0 for other strategies). */
+  readonly rolloutStep: Gauge<'service'>;
+  /** Rollouts that ended, by strategy and final phase. */
+  readonly rolloutsTotal: Counter<'service' | 'strategy' | 'phase'>;
+  /** verdict: pass | fail | inconclusive */
+  readonly rolloutAnalysisIntervalsTotal: Counter<'service' | 'verdict'>;
+  /** Share of a service's new requests sent to a revision (absent when the split is by replicas). */
+  readonly trafficWeightPercent: Gauge<'service' | 'revision'>;
 }
 
 /** Latency buckets in seconds: fine below 100 ms where a proxy lives, coarse up to a minute. */
@@ -185,6 +195,36 @@ export function createMetrics(registry: Registry): Metrics {
       name: METRIC.serviceDesiredReplicas,
       help: 'Replicas a service should have.',
       labelNames: ['service'],
+      registers,
+    }),
+    rolloutPhase: new Gauge({
+      name: METRIC.rolloutPhase,
+      help: 'Phase of the current or last rollout of a service: 1 for its phase (Progressing, Paused, Succeeded, Aborted, RolledBack, Failed), 0 for the others.',
+      labelNames: ['service', 'phase'],
+      registers,
+    }),
+    rolloutStep: new Gauge({
+      name: METRIC.rolloutStep,
+      help: 'Index of the current step of the rollout of a service (canary steps; 0 for rolling and blue-green).',
+      labelNames: ['service'],
+      registers,
+    }),
+    rolloutsTotal: new Counter({
+      name: METRIC.rolloutsTotal,
+      help: 'Rollouts that ended, by strategy and final phase.',
+      labelNames: ['service', 'strategy', 'phase'],
+      registers,
+    }),
+    rolloutAnalysisIntervalsTotal: new Counter({
+      name: METRIC.rolloutAnalysisIntervalsTotal,
+      help: 'Canary analysis intervals evaluated, by verdict (pass, fail, inconclusive).',
+      labelNames: ['service', 'verdict'],
+      registers,
+    }),
+    trafficWeightPercent: new Gauge({
+      name: METRIC.trafficWeightPercent,
+      help: 'Share of the new requests of a service that a revision receives during a blue-green or canary rollout, in percent.',
+      labelNames: ['service', 'revision'],
       registers,
     }),
     replicaRestartsTotal: new Counter({
