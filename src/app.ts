@@ -3,7 +3,7 @@
 import { Registry } from 'prom-client';
 import { registerProcessMetrics } from './observability/process-metrics.js';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
@@ -13,7 +13,10 @@ import { RouteStore } from './config/route-store.js';
 import { TableBuilder } from './endpoints/table-builder.js';
 import { OutlierDetector, type EjectionEvent } from './health/outlier-detector.js';
 import { loadGatewayConfig } from './config/gateway-config.js';
-import { CONSUL_DEFAULTS, DOCKER_PROVIDER_DEFAULTS, GATEWAY_DEFAULTS, type GatewayConfig } from './model/gateway.js';
+import { CONSUL_DEFAULTS, DEFAULT_STATE_DIR, DOCKER_PROVIDER_DEFAULTS, GATEWAY_DEFAULTS, type GatewayConfig } from './model/gateway.js';
+import { StateStore } from './deploy/state-store.js';
+import { validateServiceSpec } from './config/service-schema.js';
+import { measurementBetween } from './observability/latency-histogram.js';
 import { DockerProvider } from './registry/docker/docker-provider.js';
 import { ConsulProvider } from './registry/consul/consul-provider.js';
 import { ConsulRegistrar } from './registry/consul/consul-registrar.js';
@@ -58,6 +61,9 @@ export interface AppOptions {
   readonly providerFlags?: { readonly docker?: boolean; readonly consulAddress?: string | undefined };
   /** Tests inject drivers (a fake, or a Docker driver with a test label). */
   readonly drivers?: ReadonlyMap<RuntimeType, RuntimeDriver>;
+  /** Deployment state folder (--state-dir); else dockmaster.yaml's stateDir; else
+   * `.dockmaster/state` in the config folder. Relative paths are relative to the config folder. */
+  readonly stateDir?: string | undefined;
 }
 
 export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
@@ -81,6 +87,8 @@ export class App {
   readonly events = new EventLog();
   readonly endpoints: EndpointSet;
   readonly manager: ServiceManager;
+  /** Rollout state and revision history per service; its folder is settled in start(). */
+  readonly stateStore: StateStore;
   private readonly prober = new HealthProber();
   private admin: FastifyInstance | undefined;
   readonly table: TableBuilder;
@@ -133,6 +141,7 @@ export class App {
     });
     this.endpoints = new EndpointSet((merged, provider) => this.table.setEndpoints(merged, provider === 'managed'));
     const drivers = options.drivers ?? App.createDrivers(options.runtimes ?? ['process'], this.logger);
+    this.stateStore = new StateStore(this.stateDirFor(options.stateDir ?? DEFAULT_STATE_DIR), this.logger);
     this.manager = new ServiceManager({
       drivers,
       prober: this.prober,
@@ -145,6 +154,12 @@ export class App {
         this.endpoints.publish('managed', snapshot);
         this.syncRegistrations(snapshot);
       },
+      onTraffic: (traffic) => this.table.setTraffic(traffic),
+      meter: (service, revision) => {
+        const start = this.proxy.revisionTotals(service, revision);
+        return () => measurementBetween(this.proxy.revisionTotals(service, revision), start);
+      },
+      stateStore: this.stateStore,
       configDir: options.configDir,
     });
     this.services = new ServiceStore({
@@ -258,6 +273,19 @@ export class App {
   }
 
 
+  private stateDirFor(dir: string): string {
+    return isAbsolute(dir) ? dir : resolve(this.options.configDir, dir);
+  }
+
+  /** A PUT that would start a rollout while another runs (409 unless it says supersede). */
+  private conflict(name: string, body: unknown): string | undefined {
+    const checked = validateServiceSpec(body, 'body');
+    if (!checked.ok || checked.value.name !== name) return undefined;
+    const controller = this.manager.status(name);
+    if (controller === undefined) return undefined;
+    return this.manager.conflictWith({ ...checked.value, deploy: undefined });
+  }
+
   static createDrivers(runtimes: readonly RuntimeType[], logger: Logger): Map<RuntimeType, RuntimeDriver> {
     const drivers = new Map<RuntimeType, RuntimeDriver>([['process', new ProcessDriver({ logger })]]);
     if (runtimes.includes('docker')) drivers.set('docker', new DockerDriver({ logger }));
@@ -273,6 +301,7 @@ export class App {
   /** Loads the config (a bad one throws ConfigError and nothing starts), then listens. */
   async start(): Promise<{ proxy: AddressInfo; admin: AddressInfo }> {
     this.gateway = withProviderFlags(await loadGatewayConfig(this.options.configDir), this.options.providerFlags);
+    if (this.options.stateDir === undefined && this.gateway.stateDir !== undefined) this.stateStore.useDir(this.stateDirFor(this.gateway.stateDir));
     this.outliers.setConfig(this.gateway.passiveHealth);
     await this.routes.load();
     await this.services.load();
@@ -283,6 +312,10 @@ export class App {
         specs: this.services,
         list: () => this.serviceNames().map((name) => this.serviceView(name)),
         status: (name) => (this.serviceNames().includes(name) ? this.serviceView(name) : undefined),
+        rollout: (name, command) => this.manager.command(name, command),
+        rollback: (name, toRevision) => this.manager.rollback(name, toRevision),
+        revisions: (name) => this.manager.revisions(name),
+        conflict: (name, body) => this.conflict(name, body),
       },
       events: this.events,
       registry: this.registry,

@@ -7,6 +7,7 @@ import { ConfigError, DockmasterError } from './errors.js';
 import { readTokenFile } from './admin/token.js';
 import { createLogger } from './observability/logger.js';
 import { applyCommand, scaleCommand, statusCommand, type Output } from './cli/client-commands.js';
+import { deployCommand, revisionsCommand, rollbackCommand, rolloutCommand } from './cli/deploy-commands.js';
 
 const io: Output = {
   out: (text) => process.stdout.write(`${text}\n`),
@@ -22,11 +23,25 @@ commands:
         [--runtime process|docker]  how replicas run (default process)
         [--docker-provider]         route to containers labelled dockmaster.service=NAME
         [--consul URL]              route to services registered in Consul (e.g. http://127.0.0.1:8500)
-  status [SERVICE] [--json]     services, or one service with its replicas
+        [--state-dir DIR]           rollout state and revision history (default CONFIG/.dockmaster/state)
+  status [SERVICE]              services (with a ROLLOUT column while one runs), or one service
+                                with its rollout and replicas
   apply -f FILE                 applies the Route and Service documents of a YAML file
   scale SERVICE N               sets a service's replica count
+  deploy SERVICE (--image IMG | --version V) [--strategy rolling|blue-green|canary] [--supersede]
+                                sets the image (docker services) and/or version of a service and
+                                reports the rollout that starts; --supersede replaces a running one
+  promote SERVICE               skips the remaining steps of the running rollout
+  pause SERVICE                 holds the running rollout where it is
+  resume SERVICE                lifts a pause (or ends a canary pause step, or promotes a
+                                blue-green waiting for promote)
+  abort SERVICE                 stops the running rollout and restores the previous revision
+  rollback SERVICE [--to REVISION]
+                                rolls back to REVISION (a unique prefix will do), by default the
+                                previous one; while a rollout runs, aborts it
+  revisions SERVICE             the revision history, newest first
 
-client commands take --admin URL (default http://127.0.0.1:9090)
+client commands take --admin URL (default http://127.0.0.1:9090) and --json (machine-readable output)
 
 environment:
   DOCKMASTER_TOKEN      bearer token of the admin API
@@ -56,6 +71,7 @@ async function serve(argv: string[]): Promise<number> {
       runtime: { type: 'string', default: 'process' },
       'docker-provider': { type: 'boolean', default: false },
       consul: { type: 'string' },
+      'state-dir': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -84,6 +100,7 @@ async function serve(argv: string[]): Promise<number> {
     accessLog: values['access-log'],
     runtimes,
     providerFlags: { docker: values['docker-provider'], consulAddress: values.consul },
+    stateDir: values['state-dir'] === undefined ? undefined : resolve(values['state-dir']),
     logger,
   });
   await app.start();
@@ -118,6 +135,17 @@ export async function main(argv: string[]): Promise<number> {
         return await applyCommand(rest, io);
       case 'scale':
         return await scaleCommand(rest, io);
+      case 'deploy':
+        return await deployCommand(rest, io);
+      case 'promote':
+      case 'abort':
+      case 'pause':
+      case 'resume':
+        return await rolloutCommand(command, rest, io);
+      case 'rollback':
+        return await rollbackCommand(rest, io);
+      case 'revisions':
+        return await revisionsCommand(rest, io);
       case undefined:
       case 'help':
       case '--help':

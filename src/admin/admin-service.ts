@@ -3,7 +3,9 @@ import type { Registry } from 'prom-client';
 import type { ConfigProblem } from '../errors.js';
 import type { RouteSpec } from '../model/route.js';
 import type { ServiceSpec } from '../model/service.js';
-import type { ServiceStatus } from '../deploy/service-controller.js';
+import type { RevisionView, ServiceStatus } from '../deploy/service-controller.js';
+import type { ManagerCommandResult } from '../deploy/service-manager.js';
+import type { CommandName } from '../deploy/deploy-state.js';
 import type { EventLog } from '../observability/event-log.js';
 
 export type PutResult =
@@ -67,6 +69,15 @@ export interface ServicesAdmin {
   readonly specs: ServiceSpecsAdmin;
   list(): readonly ServiceView[];
   status(name: string): ServiceView | undefined;
+  /** pause | resume | promote | abort on the service's running rollout; answers once applied. */
+  rollout(name: string, command: CommandName): Promise<ManagerCommandResult>;
+  rollback(name: string, toRevision: string | undefined): Promise<ManagerCommandResult>;
+  /** The revision history (newest first); undefined when the service is not managed here. */
+  revisions(name: string): readonly RevisionView[] | undefined;
+  /** Why PUTting `body` as service `name` would supersede a running rollout (answered 409 unless
+   * the request says `supersede=true`); undefined when it would not, or the body is invalid
+   * (then the PUT itself reports the problems). */
+  conflict(name: string, body: unknown): string | undefined;
 }
 
 export interface AdminService {

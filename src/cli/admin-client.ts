@@ -49,6 +49,13 @@ export class AdminClient {
   }
 }
 
+/** A client of the admin API at `admin` (`http://` added when it names no scheme), with the
+ * bearer token from DOCKMASTER_TOKEN. */
+export function clientFor(admin: string): AdminClient {
+  const baseUrl = /^https?:\/\//.test(admin) ? admin : `http://${admin}`;
+  return new AdminClient({ baseUrl, token: process.env['DOCKMASTER_TOKEN'] || undefined });
+}
+
 /** The `error` of an admin answer as one readable block (code, message, problems). */
 export function describeError(answer: AdminAnswer): string {
   const error = (answer.body as { error?: { code?: string; message?: string; problems?: Array<{ file: string; path: string; message: string }> } })?.error;

@@ -1,10 +1,12 @@
-// The CLI commands that talk to a running gateway's admin API: status, apply, scale. I/O.
+// The CLI commands that talk to a running gateway's admin API: status, apply, scale (the
+// deployment commands are in deploy-commands.ts). I/O.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { DockmasterError, formatProblems } from '../errors.js';
 import { parseYamlDocuments } from '../config/parse-yaml-documents.js';
 import type { ServiceView } from '../admin/admin-service.js';
-import { AdminClient, describeError } from './admin-client.js';
+import { clientFor, describeError } from './admin-client.js';
+import { CLIENT_OPTIONS, usage } from './client-args.js';
 import { formatService, formatServices } from './format-status.js';
 
 export interface Output {
@@ -12,27 +14,10 @@ export interface Output {
   err(text: string): void;
 }
 
-const CLIENT_OPTIONS = {
-  admin: { type: 'string', default: 'http://127.0.0.1:9090' },
-  json: { type: 'boolean', default: false },
-} as const;
-
-function adminUrl(value: string): string {
-  return /^https?:\/\//.test(value) ? value : `http://${value}`;
-}
-
-function client(admin: string): AdminClient {
-  return new AdminClient({ baseUrl: adminUrl(admin), token: process.env['DOCKMASTER_TOKEN'] || undefined });
-}
-
-function usage(message: string): DockmasterError {
-  return new DockmasterError('DM_ERR_CLI_USAGE', message);
-}
-
 export async function statusCommand(argv: string[], io: Output): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: CLIENT_OPTIONS, allowPositionals: true, strict: true });
   if (positionals.length > 1) throw usage('status takes at most one SERVICE');
-  const api = client(values.admin);
+  const api = clientFor(values.admin);
   const name = positionals[0];
   const answer = await api.call('GET', name === undefined ? '/v1/services' : `/v1/services/${encodeURIComponent(name)}`);
   if (answer.status !== 200) {
@@ -58,7 +43,7 @@ export async function applyCommand(argv: string[], io: Output): Promise<number> 
     io.err(formatProblems(parsed.problems));
     return 1;
   }
-  const api = client(values.admin);
+  const api = clientFor(values.admin);
   let failed = 0;
   for (const doc of parsed.documents) {
     const name = doc.value['name'];
@@ -85,7 +70,7 @@ export async function scaleCommand(argv: string[], io: Output): Promise<number> 
   if (name === undefined || count === undefined || positionals.length !== 2 || !Number.isInteger(replicas) || replicas < 0) {
     throw usage('usage: dockmaster scale SERVICE N (N a whole number >= 0)');
   }
-  const answer = await client(values.admin).call('POST', `/v1/services/${encodeURIComponent(name)}/scale`, { replicas });
+  const answer = await clientFor(values.admin).call('POST', `/v1/services/${encodeURIComponent(name)}/scale`, { replicas });
   if (answer.status !== 200) {
     io.err(describeError(answer));
     return 1;

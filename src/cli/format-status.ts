@@ -1,19 +1,26 @@
-// Renders service status for `dockmaster status` as aligned plain-text tables. Pure.
+// Renders service status for `dockmaster status` as aligned plain-text tables, with the rollout
+// of each service (format-rollout.ts). Pure.
 import type { ServiceView } from '../admin/admin-service.js';
-
-function table(rows: readonly (readonly string[])[]): string {
-  const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')).join('\n');
-}
+import { formatRollout, needsAttention, rolloutCell } from './format-rollout.js';
+import { table } from './text-table.js';
 
 export function formatServices(services: readonly ServiceView[]): string {
   if (services.length === 0) return 'no services';
-  const rows = [['SERVICE', 'REVISION', 'READY', 'DESIRED', 'ENDPOINTS', 'SOURCE']];
+  // The ROLLOUT column appears only while some service has a rollout to watch.
+  const rollouts = services.some((s) => needsAttention(s.rollout));
+  const rows = [['SERVICE', 'REVISION', 'READY', 'DESIRED', 'ENDPOINTS', 'SOURCE', ...(rollouts ? ['ROLLOUT'] : [])]];
   for (const s of services) {
     const pickable = s.endpoints.filter((e) => e.pickable).length;
     const sources = [...new Set(s.endpoints.map((e) => e.source))].join(',') || (s.spec ? s.spec.runtime.type : '-');
-    rows.push([s.name, s.revision ?? '-', s.readyReplicas === undefined ? '-' : String(s.readyReplicas), s.desiredReplicas === undefined ? '-' : String(s.desiredReplicas), `${pickable}/${s.endpoints.length}`, sources]);
+    rows.push([
+      s.name,
+      s.revision ?? '-',
+      s.readyReplicas === undefined ? '-' : String(s.readyReplicas),
+      s.desiredReplicas === undefined ? '-' : String(s.desiredReplicas),
+      `${pickable}/${s.endpoints.length}`,
+      sources,
+      ...(rollouts ? [rolloutCell(s.rollout)] : []),
+    ]);
   }
   return table(rows);
 }
@@ -21,6 +28,7 @@ export function formatServices(services: readonly ServiceView[]): string {
 export function formatService(s: ServiceView, nowMs: number): string {
   const head = [`service:   ${s.name}`];
   if (s.revision !== undefined) head.push(`revision:  ${s.revision}`);
+  if (s.stableRevision !== undefined && s.stableRevision !== s.revision) head.push(`stable:    ${s.stableRevision}`);
   if (s.desiredReplicas !== undefined) head.push(`replicas:  ${s.readyReplicas ?? 0} ready / ${s.desiredReplicas} desired`);
   if (s.crashBackoff !== undefined && s.crashBackoff.consecutiveCrashes > 0) {
     const inMs = Math.max(0, s.crashBackoff.nextStartAtMs - nowMs);
@@ -30,6 +38,8 @@ export function formatService(s: ServiceView, nowMs: number): string {
     if (p.stale) head.push(`provider:  ${p.provider} STALE (serving its last good endpoints): ${p.lastError ?? ''}`);
   }
   const sections = [head.join('\n')];
+  // The running rollout, or the last one.
+  if (s.rollout !== undefined) sections.push(formatRollout(s.rollout, nowMs));
   if (s.replicas !== undefined && s.replicas.length > 0) {
     const rows = [['REPLICA', 'REVISION', 'STATE', 'ADDRESS', 'RESTARTS', 'AGE', 'LAST ERROR']];
     for (const r of s.replicas) {

@@ -88,9 +88,9 @@ function sortedByName(files: readonly YamlFileText[]): YamlFileText[] {
 }
 
 /** Writes to a hidden temp file in the same folder, then renames: readers see old or new, whole. */
-export async function writeFileAtomic(dir: string, name: string, text: string): Promise<void> {
+export async function writeFileAtomic(dir: string, name: string, text: string, mode = 0o644): Promise<void> {
   const temp = join(dir, `.${name}.${process.pid}.${randomUUID()}.tmp`);
-  const handle = await open(temp, 'w', 0o644);
+  const handle = await open(temp, 'w', mode);
   try {
     await handle.writeFile(text, 'utf8');
     await handle.sync();

@@ -65,6 +65,7 @@ export const GatewaySchema = Type.Object(
     ),
     panicThresholdPercent: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
     slowStartMs: Type.Optional(Ms(0, 3_600_000)),
+    stateDir: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
   },
   { additionalProperties: false },
 );
@@ -97,6 +98,7 @@ export function validateGatewayConfig(value: unknown, file: string): GatewayVali
       passiveHealth: passive,
       panicThresholdPercent: doc.panicThresholdPercent ?? GATEWAY_DEFAULTS.panicThresholdPercent,
       slowStartMs: doc.slowStartMs ?? GATEWAY_DEFAULTS.slowStartMs,
+      ...(doc.stateDir === undefined ? {} : { stateDir: doc.stateDir }),
     },
   };
 }

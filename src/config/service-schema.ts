@@ -4,9 +4,11 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { ConfigProblem } from '../errors.js';
+import { isDeployPolicyReference, type DeployPolicy, type DeployPolicyReference } from '../model/deploy.js';
 import { SERVICE_DEFAULTS, type HealthCheckSpec, type ServiceRuntime, type ServiceSpec } from '../model/service.js';
 import { schemaProblems } from './schema-problems.js';
 import { deepFreeze } from './deep-freeze.js';
+import { DeployPolicySchema, DeploySectionSchema, validateDeployPolicy, validateDeploySection } from './deploy-schema.js';
 
 /** The kinds a policies/ folder may hold. */
 export const POLICY_FOLDER_KINDS = ['Service', 'Policy'] as const;
@@ -29,9 +31,18 @@ export const MAX_DRAIN_TIMEOUT_MS = 600_000;
 const MAX_IMAGE_LENGTH = 512;
 const MAX_IMAGE_NAME_LENGTH = 255;
 
-/** Free-form mapping: `deploy` and `autoscale` are accepted as any mapping for now; the
- * deployment and autoscaling issues replace this with their schemas. */
+/** Free-form mapping: `autoscale` is accepted as any mapping for now; the autoscaling issue
+ * replaces this with its schema. */
 const FreeMapping = Type.Record(Type.String(), Type.Unknown());
+
+/** A free label of what runs (`1.4.2`, `2024-06-01.3`): it travels in an environment variable
+ * and a revision hash, so printable ASCII without spaces. */
+const Version = Type.String({
+  minLength: 1,
+  maxLength: 128,
+  pattern: '^[\\x21-\\x7e]+$',
+  problem: 'must be 1 to 128 printable ASCII characters without spaces, e.g. 1.4.2',
+});
 
 export const ProcessRuntimeSchema = Type.Object(
   {
@@ -92,7 +103,8 @@ const serviceProperties = {
   health: Type.Optional(HealthSchema),
   stopGraceMs: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_STOP_GRACE_MS, default: SERVICE_DEFAULTS.stopGraceMs })),
   drainTimeoutMs: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_DRAIN_TIMEOUT_MS, default: SERVICE_DEFAULTS.drainTimeoutMs })),
-  deploy: Type.Optional(FreeMapping),
+  version: Type.Optional(Version),
+  deploy: Type.Optional(DeploySectionSchema),
   autoscale: Type.Optional(FreeMapping),
 };
 
@@ -100,40 +112,55 @@ const serviceProperties = {
 export const ServiceSchema = Type.Object(serviceProperties, { additionalProperties: false });
 export type ServiceDocumentInput = Static<typeof ServiceSchema>;
 
-/** ServiceSchema with `runtime` checked only for its `type`; the runtime itself is then checked
- * against the schema its type selects, so problems point into it (`/runtime/image`) instead of
- * "does not match any allowed form" at `/runtime`. */
+/** ServiceSchema with `runtime` checked only for its `type` and `deploy` left to
+ * validateDeploySection; both are then checked on their own, so problems point into them
+ * (`/runtime/image`, `/deploy/rolling/maxSurge`) instead of "does not match any allowed form". */
 const ServiceShapeSchema = Type.Object(
   {
     ...serviceProperties,
     runtime: Type.Object({ type: Type.Union([Type.Literal('process'), Type.Literal('docker')]) }, { additionalProperties: true }),
+    deploy: Type.Optional(Type.Unknown()),
   },
   { additionalProperties: false },
 );
 
-export const PolicySchema = Type.Object(
-  {
-    kind: Type.Literal('Policy'),
-    name: Name,
-    deploy: Type.Optional(FreeMapping),
-    autoscale: Type.Optional(FreeMapping),
-  },
-  { additionalProperties: false },
-);
+const policyProperties = {
+  kind: Type.Literal('Policy'),
+  name: Name,
+  deploy: Type.Optional(DeployPolicySchema),
+  autoscale: Type.Optional(FreeMapping),
+};
 
-/** A validated service: the model's ServiceSpec plus the `deploy` / `autoscale` sections, kept
- * as written until later issues give them a schema and a meaning. */
-export interface ServiceDocument extends ServiceSpec {
-  readonly deploy?: Readonly<Record<string, unknown>> | undefined;
-  readonly autoscale?: Readonly<Record<string, unknown>> | undefined;
+export const PolicySchema = Type.Object(policyProperties, { additionalProperties: false });
+
+const PolicyShapeSchema = Type.Object({ ...policyProperties, deploy: Type.Optional(Type.Unknown()) }, { additionalProperties: false });
+
+/** `autoscale` as written, until the autoscaling issue gives it a schema and a meaning. */
+type FreeSection = Readonly<Record<string, unknown>>;
+
+/**
+ * A validated service as the store keeps it and the API echoes it: the model's ServiceSpec with
+ * `deploy` as written (a whole policy with defaults filled in, or a reference to a named policy)
+ * and `autoscale`. resolveServices turns it into a ResolvedService.
+ */
+export interface ServiceDocument extends Omit<ServiceSpec, 'deploy'> {
+  readonly deploy?: DeployPolicy | DeployPolicyReference | undefined;
+  readonly autoscale?: FreeSection | undefined;
 }
 
-/** A named deploy and/or autoscale policy (`kind: Policy`): stored and listed, not used yet. */
+/** A service as the store publishes it: `deploy` resolved (a reference replaced by the named
+ * policy's deploy), so it is a ServiceSpec. */
+export interface ResolvedService extends ServiceSpec {
+  readonly autoscale?: FreeSection | undefined;
+}
+
+/** A named deploy and/or autoscale policy (`kind: Policy`) that services refer to with
+ * `deploy: { policy: NAME }`. */
 export interface PolicySpec {
   readonly kind: 'Policy';
   readonly name: string;
-  readonly deploy?: Readonly<Record<string, unknown>> | undefined;
-  readonly autoscale?: Readonly<Record<string, unknown>> | undefined;
+  readonly deploy?: DeployPolicy | undefined;
+  readonly autoscale?: FreeSection | undefined;
 }
 
 /** Any document of a policies/ folder. */
@@ -256,11 +283,8 @@ function toHealth(health: ServiceDocumentInput['health']): HealthCheckSpec {
   };
 }
 
-function freeSections(doc: { deploy?: Record<string, unknown>; autoscale?: Record<string, unknown> }): Pick<ServiceDocument, 'deploy' | 'autoscale'> {
-  return {
-    ...(doc.deploy === undefined ? {} : { deploy: Value.Clone(doc.deploy) }),
-    ...(doc.autoscale === undefined ? {} : { autoscale: Value.Clone(doc.autoscale) }),
-  };
+function autoscaleSection(doc: { autoscale?: Record<string, unknown> }): Pick<ServiceDocument, 'autoscale'> {
+  return doc.autoscale === undefined ? {} : { autoscale: Value.Clone(doc.autoscale) };
 }
 
 /**
@@ -272,8 +296,10 @@ function freeSections(doc: { deploy?: Record<string, unknown>; autoscale?: Recor
 export function validateServiceSpec(value: unknown, file: string): Validation<ServiceDocument> {
   const problems = schemaProblems(ServiceShapeSchema, value, file);
   if (isRecord(value)) problems.push(...semanticServiceProblems(value, file));
+  const deploy = isRecord(value) && value['deploy'] !== undefined ? validateDeploySection(value['deploy'], file, '/deploy') : undefined;
+  if (deploy?.ok === false) problems.push(...deploy.problems);
   if (problems.length > 0) return { ok: false, problems };
-  const doc = value as ServiceDocumentInput;
+  const doc = value as Omit<ServiceDocumentInput, 'deploy'>;
   const spec: ServiceDocument = {
     kind: 'Service',
     name: doc.name,
@@ -284,20 +310,31 @@ export function validateServiceSpec(value: unknown, file: string): Validation<Se
     health: toHealth(doc.health),
     stopGraceMs: doc.stopGraceMs ?? SERVICE_DEFAULTS.stopGraceMs,
     drainTimeoutMs: doc.drainTimeoutMs ?? SERVICE_DEFAULTS.drainTimeoutMs,
-    ...freeSections(doc),
+    ...(doc.version === undefined ? {} : { version: doc.version }),
+    ...(deploy?.ok === true ? { deploy: deploy.value } : {}),
+    ...autoscaleSection(doc),
   };
   return { ok: true, value: deepFreeze(spec) };
 }
 
-/** Validates one `kind: Policy` document; it must hold `deploy`, `autoscale` or both. */
+/** Validates one `kind: Policy` document; it must hold `deploy`, `autoscale` or both. Its
+ * `deploy` is written out in full (defaults filled in); it cannot refer to another policy. */
 export function validatePolicySpec(value: unknown, file: string): Validation<PolicySpec> {
-  const problems = schemaProblems(PolicySchema, value, file);
+  const problems = schemaProblems(PolicyShapeSchema, value, file);
   if (isRecord(value) && value['deploy'] === undefined && value['autoscale'] === undefined) {
     problems.push({ file, path: '', message: "a policy needs 'deploy', 'autoscale' or both" });
   }
+  const deploy = isRecord(value) && value['deploy'] !== undefined ? validateDeployPolicy(value['deploy'], file, '/deploy') : undefined;
+  if (deploy?.ok === false) problems.push(...deploy.problems);
   if (problems.length > 0) return { ok: false, problems };
-  const doc = value as Static<typeof PolicySchema>;
-  return { ok: true, value: deepFreeze({ kind: 'Policy', name: doc.name, ...freeSections(doc) }) };
+  const doc = value as Omit<Static<typeof PolicySchema>, 'deploy'>;
+  const spec: PolicySpec = {
+    kind: 'Policy',
+    name: doc.name,
+    ...(deploy?.ok === true ? { deploy: deploy.value } : {}),
+    ...autoscaleSection(doc),
+  };
+  return { ok: true, value: deepFreeze(spec) };
 }
 
 /** Validates any document of a policies/ folder by its `kind`. */
@@ -314,9 +351,33 @@ export interface PolicyFolderSource {
   readonly file: string;
 }
 
+function isPolicySpec(spec: PolicyFolderDocument): spec is PolicySpec {
+  return spec.kind === 'Policy';
+}
+
+/** The named deploy policies of a set, by name (the first of a name; checkServiceSet reports the rest). */
+function deployPolicies(specs: readonly PolicyFolderDocument[]): Map<string, PolicySpec> {
+  const policies = new Map<string, PolicySpec>();
+  for (const spec of specs) if (isPolicySpec(spec) && !policies.has(spec.name)) policies.set(spec.name, spec);
+  return policies;
+}
+
+/** Why a service's `deploy: { policy: NAME }` cannot be resolved in this set, or undefined. */
+function referenceProblem(name: string, policies: ReadonlyMap<string, PolicySpec>): string | undefined {
+  const policy = policies.get(name);
+  if (policy === undefined) {
+    const known = [...policies.values()].filter((p) => p.deploy !== undefined).map((p) => p.name);
+    return `refers to policy '${name}', but no 'kind: Policy' document has that name (${known.length === 0 ? 'no deploy policies here' : `deploy policies: ${known.join(', ')}`})`;
+  }
+  if (policy.deploy === undefined) return `refers to policy '${name}', which has no 'deploy' section`;
+  return undefined;
+}
+
 /**
  * Problems of a policies/ set as a whole: a service name (or a policy name) used twice, reported
- * on the later document and naming both files. Services and policies have separate names.
+ * on the later document and naming both files (services and policies have separate names); and
+ * a service whose `deploy: { policy: NAME }` names no policy, or a policy without `deploy`,
+ * reported at its /deploy/policy.
  */
 export function checkServiceSet(documents: readonly PolicyFolderSource[]): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
@@ -331,5 +392,31 @@ export function checkServiceSet(documents: readonly PolicyFolderSource[]): Confi
     const where = firstFile === file ? 'earlier in this file' : `in ${firstFile}`;
     problems.push({ file, path: '/name', message: `${spec.kind.toLowerCase()} name '${spec.name}' is already used ${where}` });
   }
+  const policies = deployPolicies(documents.map((d) => d.spec));
+  for (const { spec, file } of documents) {
+    if (spec.kind !== 'Service' || spec.deploy === undefined || !isDeployPolicyReference(spec.deploy)) continue;
+    const message = referenceProblem(spec.deploy.policy, policies);
+    if (message !== undefined) problems.push({ file, path: '/deploy/policy', message });
+  }
   return problems;
+}
+
+/**
+ * The services of a set as they are published: each `deploy: { policy: NAME }` replaced by the
+ * deploy of the policy NAME, so editing a policy changes the services that refer to it. Expects a
+ * set that checkServiceSet accepted; a reference it cannot resolve (never, then) is left out,
+ * which means the default policy.
+ */
+export function resolveServices(specs: readonly PolicyFolderDocument[]): ResolvedService[] {
+  const policies = deployPolicies(specs);
+  const resolved: ResolvedService[] = [];
+  for (const spec of specs) {
+    if (spec.kind !== 'Service') continue;
+    const { deploy, autoscale, ...rest } = spec;
+    const policy = deploy !== undefined && isDeployPolicyReference(deploy) ? policies.get(deploy.policy)?.deploy : deploy;
+    resolved.push(
+      deepFreeze({ ...rest, ...(policy === undefined ? {} : { deploy: policy }), ...(autoscale === undefined ? {} : { autoscale }) }),
+    );
+  }
+  return resolved;
 }

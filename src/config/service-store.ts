@@ -1,6 +1,7 @@
 // ServiceStore: the current valid set of services (and named policies) of a policies folder,
 // reloaded when files change and edited through the admin API. A thin DocumentStore over
-// `kind: Service` and `kind: Policy`. Does I/O (through it).
+// `kind: Service` and `kind: Policy` that publishes services with named deploy policies resolved.
+// Does I/O (through it).
 import type { PutResult, ServiceSpecsAdmin } from '../admin/admin-service.js';
 import type { ConfigProblem } from '../errors.js';
 import type { ServiceRuntime, ServiceSpec } from '../model/service.js';
@@ -9,15 +10,17 @@ import {
   checkServiceSet,
   MAX_REPLICAS,
   POLICY_FOLDER_KINDS,
+  resolveServices,
   validatePolicyFolderDocument,
   type PolicyFolderDocument,
   type PolicySpec,
+  type ResolvedService,
   type ServiceDocument,
 } from './service-schema.js';
 
 type RuntimeType = ServiceRuntime['type'];
 
-export interface ServiceStoreDeps extends DocumentStoreDeps<ServiceDocument> {
+export interface ServiceStoreDeps extends DocumentStoreDeps<ResolvedService> {
   /** Runtimes this gateway has a driver for; a service naming another one is a problem at
    * /runtime/type. Default: every runtime. */
   readonly runtimes?: readonly RuntimeType[];
@@ -57,18 +60,19 @@ function runtimeProblems(documents: readonly DocumentSource<PolicyFolderDocument
   return problems;
 }
 
-function policiesFolder(runtimes: readonly RuntimeType[] | undefined): DocumentFolder<PolicyFolderDocument, ServiceDocument> {
+function policiesFolder(runtimes: readonly RuntimeType[] | undefined): DocumentFolder<PolicyFolderDocument, ResolvedService> {
   return {
     config: 'services',
     component: 'service-store',
     kinds: POLICY_FOLDER_KINDS,
     validate: validatePolicyFolderDocument,
     checkSet: (documents) => [...checkServiceSet(documents), ...(runtimes === undefined ? [] : runtimeProblems(documents, runtimes))],
-    publish: (specs) => specs.filter(isService),
+    // Services with named policies resolved: a changed policy changes (and re-publishes) them.
+    publish: resolveServices,
   };
 }
 
-export class ServiceStore extends FolderStore<PolicyFolderDocument, ServiceDocument> implements ServiceStoreAdmin {
+export class ServiceStore extends FolderStore<PolicyFolderDocument, ResolvedService> implements ServiceStoreAdmin {
   private readonly dir: string;
 
   constructor(deps: ServiceStoreDeps) {
@@ -76,16 +80,23 @@ export class ServiceStore extends FolderStore<PolicyFolderDocument, ServiceDocum
     this.dir = deps.dir;
   }
 
-  /** Every accepted service, in file then document order (frozen, defaults filled in). */
-  list(): readonly ServiceDocument[] {
+  /** Every accepted service, in file then document order (frozen, defaults filled in, named
+   * deploy policies resolved). */
+  list(): readonly ResolvedService[] {
     return this.store.list();
   }
 
-  get(name: string): ServiceDocument | undefined {
+  /** The accepted service, as list() has it (its deploy policy resolved). */
+  get(name: string): ResolvedService | undefined {
+    return this.store.list().find((spec) => spec.name === name);
+  }
+
+  /** The accepted service as written: `deploy` may be a reference `{ policy: NAME }`. */
+  document(name: string): ServiceDocument | undefined {
     return this.store.find('Service', name) as ServiceDocument | undefined;
   }
 
-  /** Named deploy / autoscale policies (`kind: Policy`): stored and listed, not used yet. */
+  /** Named deploy / autoscale policies (`kind: Policy`) that services refer to. */
   policies(): readonly PolicySpec[] {
     return this.store
       .all()

@@ -3,7 +3,7 @@
 //
 // Environment:
 //   PORT (required)               port to listen on; DEMO_BIND set: 0.0.0.0, else 127.0.0.1
-//   DOCKMASTER_SERVICE / _REVISION / _REPLICA   echoed in every answer
+//   DOCKMASTER_SERVICE / _REVISION / _REPLICA / _VERSION   echoed in every answer ('' when unset)
 //   DEMO_LATENCY_MS               delay before each answer (default 0)
 //   DEMO_ERROR_RATE               share of requests (0..1) answered 500 (default 0)
 //   DEMO_FAIL_HEALTH=1|true       /healthz answers 503
@@ -41,6 +41,7 @@ const identity = {
   service: env.DOCKMASTER_SERVICE ?? '',
   revision: env.DOCKMASTER_REVISION ?? '',
   replica: env.DOCKMASTER_REPLICA ?? '',
+  version: env.DOCKMASTER_VERSION ?? '',
   port,
 };
 

@@ -15,6 +15,14 @@ export function replicaTemplate(spec: ServiceSpec, configDir: string): ReplicaTe
           cwd: spec.runtime.cwd === undefined ? configDir : isAbsolute(spec.runtime.cwd) ? spec.runtime.cwd : resolve(configDir, spec.runtime.cwd),
         }
       : { kind: 'docker', image: spec.runtime.image, network: spec.runtime.network, pull: spec.runtime.pull };
-  const revision = templateRevision({ runtime, env: spec.env, port: spec.port });
-  return { service: spec.name, revision, runtime, port: spec.port, env: spec.env, stopGraceMs: spec.stopGraceMs };
+  const revision = templateRevision({ runtime, env: spec.env, port: spec.port, version: spec.version });
+  return {
+    service: spec.name,
+    revision,
+    runtime,
+    port: spec.port,
+    env: spec.env,
+    stopGraceMs: spec.stopGraceMs,
+    ...(spec.version === undefined ? {} : { version: spec.version }),
+  };
 }

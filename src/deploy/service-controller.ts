@@ -1,6 +1,7 @@
 // Keeps one service's replicas as its spec says: observes the runtime and health checks, plans
-// one set of actions with planReplicas, applies them (start; drain then stop), and publishes the
-// service's endpoints. Level-triggered and serialised: events only ask for another reconcile.
+// one set of actions (planRollout while a rollout runs, planReplicas otherwise), applies them
+// (start; drain then stop), persists the deployment state, and publishes the service's endpoints
+// and traffic split. Level-triggered and serialised: events only ask for another reconcile.
 // I/O shell.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../observability/logger.js';
@@ -11,9 +12,17 @@ import type { Endpoint } from '../model/endpoint.js';
 import type { ReplicaObservation, ReplicaTemplate, RuntimeDriver, RuntimeEvent } from '../runtime/runtime-driver.js';
 import { INITIAL_HEALTH, nextHealth, type HealthState } from '../health/thresholds.js';
 import type { HealthProber } from '../health/health-prober.js';
-import { planReplicas, type ReplicaAction, type ReplicaView } from './plan/plan-replicas.js';
+import { planReplicas, type ReplicaView } from './plan/plan-replicas.js';
 import { NO_BACKOFF, afterCrash, afterUptime, type CrashBackoff } from './plan/crash-backoff.js';
+import { planRollout, type RolloutAction, type RolloutReplica } from './plan/plan-rollout.js';
+import type { RevisionMeasurement } from './plan/analysis.js';
 import { replicaTemplate } from './replica-template.js';
+import type { DeployPolicy } from '../model/deploy.js';
+import { deployPolicyOf } from '../model/service.js';
+import type { TrafficSplit } from '../model/traffic.js';
+import { isRunning, ROLLOUT_PHASES, type Rollout, type ServiceDeployState } from '../model/rollout.js';
+import { applyCommand, applyRollback, emptyDeployState, onRolloutPlanned, onSpec, recordRevision, servingRevision, type CommandName } from './deploy-state.js';
+import type { StateStore } from './state-store.js';
 
 export interface ControllerDeps {
   readonly driver: RuntimeDriver;
@@ -27,8 +36,43 @@ export interface ControllerDeps {
   readonly retireOrigin: (origin: string) => void;
   /** Called whenever this service's endpoints may have changed. */
   readonly onEndpoints: (service: string, endpoints: readonly Endpoint[]) => void;
+  /** Called when the service's traffic split changes (undefined: by replica count). */
+  readonly onTraffic: (service: string, traffic: TrafficSplit | undefined) => void;
+  /** Starts measuring what the proxy answers for one revision; the function returns the
+   * measurement since then (canary analysis). */
+  readonly meter: (service: string, revision: string) => () => RevisionMeasurement;
+  /** Persists deployment state; without it state lives in memory only. */
+  readonly stateStore?: StateStore | undefined;
   readonly configDir: string;
   readonly nowMs?: () => number;
+}
+
+/** What a rollout command or rollback answers. */
+export type ControllerCommandResult =
+  | { readonly ok: true; readonly message: string; readonly rollout: RolloutView | undefined }
+  | { readonly ok: false; readonly code: 'DM_ERR_DEPLOY_NO_ROLLOUT' | 'DM_ERR_DEPLOY_NOT_ALLOWED' | 'DM_ERR_DEPLOY_IN_PROGRESS' | 'DM_ERR_DEPLOY_UNKNOWN_REVISION'; readonly message: string };
+
+/** A rollout as the admin API shows it. */
+export type RolloutView = Omit<Rollout, 'policy' | 'rolling' | 'blueGreen' | 'canary' | 'request'> & {
+  readonly pendingRequest?: string | undefined;
+  /** Replicas per revision now: all active ones, and those ready. */
+  readonly replicas: ReadonlyArray<{ readonly revision: string; readonly active: number; readonly ready: number }>;
+  readonly analysis?: NonNullable<NonNullable<Rollout['canary']>['analysis']> | undefined;
+};
+
+export interface RevisionView {
+  readonly revision: string;
+  readonly createdAtMs: number;
+  readonly servedAtMs?: number | undefined;
+  readonly stable: boolean;
+  /** The revision the current spec describes. */
+  readonly spec: boolean;
+  readonly heldBack: boolean;
+  /** Replicas running it now. */
+  readonly replicas: number;
+  /** What it runs: the image, or the command. */
+  readonly runs: string;
+  readonly version?: string | undefined;
 }
 
 interface ReplicaRecord {
@@ -37,6 +81,8 @@ interface ReplicaRecord {
   phase: 'starting' | 'serving' | 'leaving';
   observation: ReplicaObservation | undefined;
   health: HealthState;
+  /** Start of the current unbroken healthy stretch (minReadyMs); undefined while not healthy. */
+  healthySinceMs: number | undefined;
   readonly startedAtMs: number;
   readonly restarts: number;
   probeTimer: NodeJS.Timeout | undefined;
@@ -58,7 +104,12 @@ export interface ReplicaStatus {
 export interface ServiceStatus {
   readonly name: string;
   readonly spec: ServiceSpec;
+  /** The revision the spec describes. */
   readonly revision: string;
+  /** The revision serving when no rollout runs (may differ from `revision` after an abort). */
+  readonly stableRevision: string | undefined;
+  /** The running rollout, or the last one. */
+  readonly rollout: RolloutView | undefined;
   readonly desiredReplicas: number;
   readonly readyReplicas: number;
   readonly replicas: readonly ReplicaStatus[];
@@ -66,22 +117,33 @@ export interface ServiceStatus {
 }
 
 const RESYNC_INTERVAL_MS = 5_000;
+const DRAIN_POLL_MS = 25;
 
+/** A function, not an inline comparison: the phase may change while a probe awaits. */
 function isLeaving(record: ReplicaRecord): boolean {
   return record.phase === 'leaving';
 }
-const DRAIN_POLL_MS = 25;
+
+function sameTraffic(a: TrafficSplit | undefined, b: TrafficSplit | undefined): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
 
 export class ServiceController {
   private spec: ServiceSpec;
   private template: ReplicaTemplate;
   private readonly deps: ControllerDeps;
   private readonly replicas = new Map<string, ReplicaRecord>();
-  /** Restart counts of crashed replicas, handed to the replacement that reuses the id. */
-  private readonly crashed = new Map<string, number>();
+  /** Crashed replicas' ids and restart counts, handed to the replacement of the same revision. */
+  private readonly crashed = new Map<string, { readonly revision: string; readonly restarts: number }>();
   private backoff: CrashBackoff = NO_BACKOFF;
+  private state: ServiceDeployState<ReplicaTemplate>;
+  private traffic: TrafficSplit | undefined;
+  /** Measures the canary since the current analysis interval began (memory only: after a
+   * restart the interval starts again). */
+  private analysisMeter: { readonly revision: string; readonly measure: () => RevisionMeasurement } | undefined;
   private reconciling = false;
   private pending = false;
+  private settledWaiters: Array<() => void> = [];
   private closed = false;
   private requeueTimer: NodeJS.Timeout | undefined;
   private readonly resyncTimer: NodeJS.Timeout;
@@ -93,6 +155,7 @@ export class ServiceController {
     this.deps = deps;
     this.nowMs = deps.nowMs ?? Date.now;
     this.template = replicaTemplate(spec, deps.configDir);
+    this.state = emptyDeployState(spec.name);
     this.resyncTimer = setInterval(() => void this.resync(), RESYNC_INTERVAL_MS);
     this.resyncTimer.unref();
     deps.metrics.serviceDesiredReplicas.set({ service: spec.name }, spec.replicas);
@@ -110,8 +173,17 @@ export class ServiceController {
     return this.template.revision;
   }
 
-  /** Adopts replicas the runtime already runs for this service (Docker after a restart). */
+  /** Loads the persisted deployment state, then adopts replicas the runtime already runs for
+   * this service (Docker after a restart). */
   async adopt(): Promise<void> {
+    const stored = await this.deps.stateStore?.load<ReplicaTemplate>(this.spec.name);
+    if (stored !== undefined) {
+      this.state = stored;
+      const r = stored.rollout;
+      if (r !== undefined && isRunning(r.phase)) {
+        this.deps.events.record({ type: 'rollout.resumed', service: this.spec.name, message: `${r.id} resumed after restart at step ${r.step.index}/${r.step.total}`, data: { rollout: r.id, phase: r.phase } });
+      }
+    }
     this.adoptObserved(await this.deps.driver.list(this.spec.name));
     this.requestReconcile();
   }
@@ -136,6 +208,7 @@ export class ServiceController {
         phase: 'starting',
         observation: obs,
         health: INITIAL_HEALTH,
+        healthySinceMs: undefined,
         startedAtMs: obs.startedAtMs ?? this.nowMs(),
         restarts: 0,
         probeTimer: undefined,
@@ -147,7 +220,8 @@ export class ServiceController {
     }
   }
 
-  /** A new spec for the same service: a changed template replaces replicas one at a time. */
+  /** A new spec for the same service: a changed template starts a rollout (superseding one that
+   * runs); a changed replica count scales. */
   update(spec: ServiceSpec): void {
     const template = replicaTemplate(spec, this.deps.configDir);
     const changed = template.revision !== this.template.revision;
@@ -163,6 +237,16 @@ export class ServiceController {
     this.requestReconcile();
   }
 
+  /** The message of a 409 when `spec` would start a rollout while another runs; undefined when
+   * it would not (same template, or nothing running). */
+  conflictWith(spec: ServiceSpec): string | undefined {
+    const r = this.state.rollout;
+    if (r === undefined || !isRunning(r.phase)) return undefined;
+    const revision = replicaTemplate(spec, this.deps.configDir).revision;
+    if (revision === this.template.revision) return undefined;
+    return `rollout ${r.id} (${r.fromRevision} -> ${r.toRevision}) is ${r.phase}; applying revision ${revision} would supersede it (send ?supersede=true to do so)`;
+  }
+
   onRuntimeEvent(event: RuntimeEvent): void {
     if (event.kind === 'exited' && !event.expected) {
       const record = this.replicas.get(event.ref.replicaId);
@@ -175,8 +259,12 @@ export class ServiceController {
   private replicaCrashed(record: ReplicaRecord, why: string): void {
     clearTimeout(record.probeTimer);
     this.replicas.delete(record.replicaId);
-    if (record.revision === this.template.revision) this.crashed.set(record.replicaId, record.restarts + 1);
+    this.crashed.set(record.replicaId, { revision: record.revision, restarts: record.restarts + 1 });
     this.backoff = afterCrash(this.backoff, this.nowMs());
+    const r = this.state.rollout;
+    if (r !== undefined && isRunning(r.phase) && record.revision === r.toRevision) {
+      this.state = { ...this.state, rollout: { ...r, newReplicaCrashes: r.newReplicaCrashes + 1 } };
+    }
     this.deps.metrics.replicaRestartsTotal.inc({ service: this.spec.name });
     this.deps.logger.warn({ service: this.spec.name, replica: record.replicaId, why, restartInMs: this.backoff.nextStartAtMs - this.nowMs() }, 'replica exited');
     this.deps.events.record({ type: 'replica.exited', service: this.spec.name, message: `${record.replicaId} ${why}`, data: { replica: record.replicaId, revision: record.revision, restartAtMs: this.backoff.nextStartAtMs } });
@@ -212,6 +300,7 @@ export class ServiceController {
     this.requestReconcile();
   }
 
+  /** Plans again (coalesced: at most one reconcile runs, one more is queued). */
   requestReconcile(): void {
     if (this.closed) return;
     if (this.reconciling) {
@@ -219,72 +308,290 @@ export class ServiceController {
       return;
     }
     this.reconciling = true;
-    void this.reconcile().finally(() => {
-      this.reconciling = false;
-      if (this.pending) {
-        this.pending = false;
-        this.requestReconcile();
-      }
-    });
+    void this.reconcile()
+      .catch((error: unknown) => this.deps.logger.error({ service: this.spec.name, err: (error as Error).message }, 'reconcile failed'))
+      .finally(() => {
+        this.reconciling = false;
+        if (this.pending) {
+          this.pending = false;
+          this.requestReconcile();
+        } else {
+          const waiters = this.settledWaiters;
+          this.settledWaiters = [];
+          for (const w of waiters) w();
+        }
+      });
   }
 
-  private view(): ReplicaView[] {
+  /** Resolves once a reconcile that started after this call has finished. */
+  private reconciled(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    const settled = new Promise<void>((resolve) => this.settledWaiters.push(resolve));
+    this.requestReconcile();
+    return settled;
+  }
+
+  private replicaViews(): RolloutReplica[] {
     return [...this.replicas.values()].map((r) => ({
       replicaId: r.replicaId,
       revision: r.revision,
       phase: r.phase,
       healthy: r.health.healthy,
+      healthySinceMs: r.healthySinceMs,
       startedAtMs: r.startedAtMs,
     }));
+  }
+
+  private activeByRevision(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const r of this.replicas.values()) if (r.phase !== 'leaving') counts.set(r.revision, (counts.get(r.revision) ?? 0) + 1);
+    return counts;
+  }
+
+  private get policy(): DeployPolicy {
+    return deployPolicyOf(this.spec);
+  }
+
+  /** Keeps the revision history and rollout decisions in step with the spec. */
+  private followSpec(nowMs: number): void {
+    const policy = this.policy;
+    this.state = recordRevision(this.state, this.template.revision, this.template, nowMs, policy.revisionHistoryLimit);
+    const decision = onSpec(this.state, {
+      specRevision: this.template.revision,
+      desiredReplicas: this.spec.replicas,
+      policy,
+      activeByRevision: this.activeByRevision(),
+      nowMs,
+    });
+    if (decision.state.rollout !== this.state.rollout && decision.state.rollout !== undefined && decision.state.rollout.number !== this.state.rollout?.number) {
+      const r = decision.state.rollout;
+      this.deps.logger.info({ service: this.spec.name, rollout: r.id, from: r.fromRevision, to: r.toRevision, strategy: r.strategy }, 'rollout started');
+      this.deps.events.record({ type: 'rollout.started', service: this.spec.name, message: `${r.id} ${r.fromRevision} -> ${r.toRevision} (${r.strategy})`, data: { rollout: r.id, from: r.fromRevision, to: r.toRevision, strategy: r.strategy, kind: r.kind } });
+    }
+    if (decision.event !== undefined && decision.event.type !== 'rollout.created') {
+      this.deps.events.record({ ...decision.event, service: this.spec.name });
+    }
+    this.state = decision.state;
   }
 
   private async reconcile(): Promise<void> {
     const nowMs = this.nowMs();
     const longestUptimeMs = Math.max(0, ...[...this.replicas.values()].filter((r) => r.health.healthy).map((r) => nowMs - r.startedAtMs));
     this.backoff = afterUptime(this.backoff, longestUptimeMs);
-    const plan = planReplicas({
-      revision: this.template.revision,
-      desiredReplicas: this.spec.replicas,
-      replicas: this.view(),
-      nextStartAtMs: this.backoff.nextStartAtMs,
-      nowMs,
-    });
+    this.followSpec(nowMs);
+
+    let actions: RolloutAction[] = [];
+    let traffic: TrafficSplit | undefined;
+    let requeueAtMs: number | undefined;
+    const running = this.state.rollout;
+    if (running !== undefined && isRunning(running.phase)) {
+      const plan = planRollout({
+        rollout: running,
+        desiredReplicas: this.spec.replicas,
+        replicas: this.replicaViews(),
+        nowMs,
+        analysisSample: this.analysisSample(running, nowMs),
+      });
+      this.setRollout(plan.rollout, nowMs);
+      for (const event of plan.events) this.deps.events.record({ ...event, service: this.spec.name });
+      if (plan.analysisBaseline) this.analysisMeter = { revision: plan.rollout.toRevision, measure: this.deps.meter(this.spec.name, plan.rollout.toRevision) };
+      if (isRunning(plan.rollout.phase)) {
+        actions = [...plan.actions];
+        traffic = plan.traffic;
+        requeueAtMs = plan.requeueAtMs;
+      }
+    }
+    const rollout = this.state.rollout;
+    if (rollout === undefined || !isRunning(rollout.phase)) {
+      this.analysisMeter = undefined;
+      if (rollout?.phase === 'Failed') {
+        // Frozen where it failed (autoRollback off) until abort, rollback or a new spec.
+        traffic = rollout.weights.length > 0 ? { weights: rollout.weights } : undefined;
+      } else {
+        const serving = servingRevision(this.state, this.template.revision);
+        const plan = planReplicas({ revision: serving, desiredReplicas: this.spec.replicas, replicas: this.steadyViews(), nextStartAtMs: this.backoff.nextStartAtMs, nowMs });
+        actions = [...plan.actions];
+        requeueAtMs = plan.requeueAtMs;
+        traffic = this.steadyTraffic(serving);
+      }
+    }
+    if (this.backoff.nextStartAtMs > nowMs && actions.some((a) => a.type === 'start')) {
+      actions = actions.filter((a) => a.type !== 'start');
+      requeueAtMs = Math.min(requeueAtMs ?? Infinity, this.backoff.nextStartAtMs);
+    }
+    this.publishRolloutMetrics();
+    // Weights move before replicas leave, so no request is sent to a replica being drained.
+    this.setTraffic(traffic);
+    void this.persist();
     clearTimeout(this.requeueTimer);
-    if (plan.requeueAtMs !== undefined) {
-      this.requeueTimer = setTimeout(() => this.requestReconcile(), Math.max(0, plan.requeueAtMs - nowMs));
+    if (requeueAtMs !== undefined) {
+      this.requeueTimer = setTimeout(() => this.requestReconcile(), Math.max(0, requeueAtMs - nowMs));
       this.requeueTimer.unref();
     }
-    await Promise.all(plan.actions.map((action) => this.apply(action)));
+    await Promise.all(actions.map((action) => this.apply(action)));
   }
 
-  private async apply(action: ReplicaAction): Promise<void> {
+  private steadyViews(): ReplicaView[] {
+    return [...this.replicas.values()].map((r) => ({ replicaId: r.replicaId, revision: r.revision, phase: r.phase, healthy: r.health.healthy, startedAtMs: r.startedAtMs }));
+  }
+
+  /** After a blue-green or canary rollout ended, replicas of the other revision take no traffic
+   * while they drain; after rolling, traffic follows the replicas. */
+  private steadyTraffic(serving: string): TrafficSplit | undefined {
+    const last = this.state.rollout;
+    if (last === undefined || last.strategy === 'rolling') return undefined;
+    const others = [...this.replicas.values()].some((r) => r.phase !== 'leaving' && r.revision !== serving);
+    return others ? { weights: [{ revision: serving, percent: 100 }] } : undefined;
+  }
+
+  private analysisSample(rollout: Rollout, nowMs: number): RevisionMeasurement | undefined {
+    const meter = this.analysisMeter;
+    const analysis = rollout.canary?.analysis;
+    const intervalMs = rollout.policy.canary.analysis?.intervalMs;
+    if (meter === undefined || analysis?.intervalStartedAtMs === undefined || intervalMs === undefined || meter.revision !== rollout.toRevision) return undefined;
+    if (nowMs < analysis.intervalStartedAtMs + intervalMs) return undefined;
+    return meter.measure();
+  }
+
+  /** Stores the planned rollout; when it just ended, moves the stable revision and counts it. */
+  private setRollout(rollout: Rollout, nowMs: number): void {
+    const before = this.state.rollout;
+    this.state = onRolloutPlanned(this.state, rollout, nowMs);
+    if (before !== undefined && isRunning(before.phase) && !isRunning(rollout.phase)) {
+      this.deps.metrics.rolloutsTotal.inc({ service: this.spec.name, strategy: rollout.strategy, phase: rollout.phase });
+      const level = rollout.phase === 'Succeeded' ? 'info' : 'warn';
+      this.deps.logger[level]({ service: this.spec.name, rollout: rollout.id, phase: rollout.phase, message: rollout.message }, 'rollout ended');
+    }
+    const verdict = rollout.canary?.analysis?.last;
+    const previous = before?.canary?.analysis?.last;
+    if (verdict !== undefined && verdict.atMs !== previous?.atMs) this.deps.metrics.rolloutAnalysisIntervalsTotal.inc({ service: this.spec.name, verdict: verdict.verdict });
+  }
+
+  private publishRolloutMetrics(): void {
+    const r = this.state.rollout;
+    if (r === undefined) return;
+    for (const phase of ROLLOUT_PHASES) this.deps.metrics.rolloutPhase.set({ service: this.spec.name, phase }, phase === r.phase ? 1 : 0);
+    this.deps.metrics.rolloutStep.set({ service: this.spec.name }, isRunning(r.phase) ? r.step.index : 0);
+  }
+
+  private setTraffic(traffic: TrafficSplit | undefined): void {
+    if (sameTraffic(traffic, this.traffic)) return;
+    const previous = this.traffic;
+    this.traffic = traffic;
+    for (const w of previous?.weights ?? []) this.deps.metrics.trafficWeightPercent.remove({ service: this.spec.name, revision: w.revision });
+    for (const w of traffic?.weights ?? []) this.deps.metrics.trafficWeightPercent.set({ service: this.spec.name, revision: w.revision }, w.percent);
+    this.deps.onTraffic(this.spec.name, traffic);
+  }
+
+  private async persist(): Promise<void> {
+    await this.deps.stateStore?.save(this.state);
+  }
+
+  /** pause | resume | promote | abort on the running rollout; answers once it took effect. */
+  async command(command: CommandName): Promise<ControllerCommandResult> {
+    const result = applyCommand(this.state, command, this.nowMs());
+    if (!result.ok) return result;
+    this.state = result.state;
+    this.deps.events.record({ type: `rollout.${command}`, service: this.spec.name, message: `${result.state.rollout?.id ?? ''} ${result.message}`, data: { rollout: result.state.rollout?.id } });
+    await this.persist();
+    await this.reconciled();
+    return { ok: true, message: result.message, rollout: this.rolloutView() };
+  }
+
+  /** Back to `to` (default: the previous revision); see applyRollback. */
+  async rollback(to: string | undefined): Promise<ControllerCommandResult> {
+    const nowMs = this.nowMs();
+    const result = applyRollback(this.state, to, {
+      specRevision: this.template.revision,
+      desiredReplicas: this.spec.replicas,
+      policy: this.policy,
+      activeByRevision: this.activeByRevision(),
+      nowMs,
+    });
+    if (!result.ok) return result;
+    this.state = result.state;
+    this.deps.events.record({ type: 'rollout.rollback', service: this.spec.name, message: result.message, data: { to: result.toRevision, rollout: result.state.rollout?.id } });
+    await this.persist();
+    await this.reconciled();
+    return { ok: true, message: result.message, rollout: this.rolloutView() };
+  }
+
+  revisions(): RevisionView[] {
+    const counts = this.activeByRevision();
+    return this.state.revisions.map((rec) => {
+      const t = rec.template;
+      return {
+        revision: rec.revision,
+        createdAtMs: rec.createdAtMs,
+        servedAtMs: rec.servedAtMs,
+        stable: rec.revision === this.state.stableRevision,
+        spec: rec.revision === this.template.revision,
+        heldBack: rec.revision === this.state.heldBackRevision,
+        replicas: counts.get(rec.revision) ?? 0,
+        runs: t.runtime.kind === 'docker' ? t.runtime.image : t.runtime.command.join(' '),
+        version: t.version,
+      };
+    });
+  }
+
+  private rolloutView(): RolloutView | undefined {
+    const r = this.state.rollout;
+    if (r === undefined) return undefined;
+    const { policy: _policy, rolling: _rolling, blueGreen: _blueGreen, canary, request, ...rest } = r;
+    const byRevision = new Map<string, { active: number; ready: number }>();
+    for (const rec of this.replicas.values()) {
+      if (rec.phase === 'leaving') continue;
+      const entry = byRevision.get(rec.revision) ?? { active: 0, ready: 0 };
+      entry.active++;
+      if (rec.phase === 'serving' && rec.health.healthy) entry.ready++;
+      byRevision.set(rec.revision, entry);
+    }
+    return {
+      ...rest,
+      pendingRequest: request,
+      replicas: [...byRevision].map(([revision, c]) => ({ revision, ...c })).sort((a, b) => (a.revision < b.revision ? -1 : 1)),
+      ...(canary?.analysis === undefined ? {} : { analysis: canary.analysis }),
+    };
+  }
+
+  private async apply(action: RolloutAction): Promise<void> {
     if (action.type === 'start') {
-      await this.startReplica();
+      await this.startReplica(action.revision);
     } else {
       const record = this.replicas.get(action.replicaId);
       if (record !== undefined) this.drain(record, action.reason);
     }
   }
 
-  private nextReplicaId(): { replicaId: string; restarts: number } {
-    for (const [replicaId, restarts] of this.crashed) {
-      if (!this.replicas.has(replicaId)) {
-        this.crashed.delete(replicaId);
-        return { replicaId, restarts };
-      }
-    }
-    return { replicaId: `${this.spec.name}-${this.template.revision.slice(0, 6)}-${randomBytes(3).toString('hex')}`, restarts: 0 };
+  private templateFor(revision: string): ReplicaTemplate | undefined {
+    if (revision === this.template.revision) return this.template;
+    return this.state.revisions.find((r) => r.revision === revision)?.template;
   }
 
-  private async startReplica(): Promise<void> {
-    const template = this.template;
-    const { replicaId, restarts } = this.nextReplicaId();
+  private nextReplicaId(revision: string): { replicaId: string; restarts: number } {
+    for (const [replicaId, crashed] of this.crashed) {
+      if (crashed.revision === revision && !this.replicas.has(replicaId)) {
+        this.crashed.delete(replicaId);
+        return { replicaId, restarts: crashed.restarts };
+      }
+    }
+    return { replicaId: `${this.spec.name}-${revision.slice(0, 6)}-${randomBytes(3).toString('hex')}`, restarts: 0 };
+  }
+
+  private async startReplica(revision: string): Promise<void> {
+    const template = this.templateFor(revision);
+    if (template === undefined) {
+      this.deps.logger.error({ service: this.spec.name, revision }, 'no template for revision; cannot start a replica of it');
+      return;
+    }
+    const { replicaId, restarts } = this.nextReplicaId(revision);
     const record: ReplicaRecord = {
       replicaId,
       revision: template.revision,
       phase: 'starting',
       observation: undefined,
       health: INITIAL_HEALTH,
+      healthySinceMs: undefined,
       startedAtMs: this.nowMs(),
       restarts,
       probeTimer: undefined,
@@ -295,8 +602,12 @@ export class ServiceController {
       record.observation = await this.deps.driver.start(template, replicaId);
     } catch (error) {
       this.replicas.delete(replicaId);
-      this.crashed.set(replicaId, restarts);
+      this.crashed.set(replicaId, { revision: template.revision, restarts });
       this.backoff = afterCrash(this.backoff, this.nowMs());
+      const r = this.state.rollout;
+      if (r !== undefined && isRunning(r.phase) && template.revision === r.toRevision) {
+        this.state = { ...this.state, rollout: { ...r, newReplicaCrashes: r.newReplicaCrashes + 1 } };
+      }
       this.deps.metrics.replicaStartFailuresTotal.inc({ service: this.spec.name });
       const message = (error as Error).message;
       this.deps.logger.error({ service: this.spec.name, replica: replicaId, err: message }, 'replica failed to start');
@@ -313,7 +624,6 @@ export class ServiceController {
     this.scheduleProbe(record, 0);
     this.publish();
   }
-
   private scheduleProbe(record: ReplicaRecord, delayMs: number): void {
     clearTimeout(record.probeTimer);
     record.probeTimer = setTimeout(() => void this.probe(record), delayMs);
@@ -328,6 +638,7 @@ export class ServiceController {
     // The replica may have started leaving while the check ran.
     if (this.replicas.get(record.replicaId) !== record || isLeaving(record)) return;
     record.health = nextHealth(record.health, result.passed, health, result.error);
+    if (record.health.changed) record.healthySinceMs = record.health.healthy ? this.nowMs() : undefined;
     if (record.health.changed) {
       const to = record.health.healthy ? 'healthy' : 'unhealthy';
       if (record.health.healthy && record.phase === 'starting') record.phase = 'serving';
@@ -443,6 +754,8 @@ export class ServiceController {
       name: this.spec.name,
       spec: this.spec,
       revision: this.template.revision,
+      stableRevision: this.state.stableRevision,
+      rollout: this.rolloutView(),
       desiredReplicas: this.spec.replicas,
       readyReplicas: replicas.filter((r) => r.state === 'ready').length,
       replicas,

@@ -1,19 +1,25 @@
 // Holds one ServiceController per service of the applied spec set: creates, updates and removes
 // them as the set changes, routes runtime events to them, and publishes the managed replicas'
-// endpoints as one provider snapshot. I/O shell.
+// endpoints as one provider snapshot and their traffic splits as one map. I/O shell.
 import type { ServiceSpec } from '../model/service.js';
 import type { Endpoint } from '../model/endpoint.js';
+import type { TrafficSplit } from '../model/traffic.js';
 import type { RuntimeDriver } from '../runtime/runtime-driver.js';
-import { ServiceController, type ControllerDeps, type ServiceStatus } from './service-controller.js';
+import { ServiceController, type ControllerCommandResult, type ControllerDeps, type RevisionView, type ServiceStatus } from './service-controller.js';
+import type { CommandName } from './deploy-state.js';
 
 export type RuntimeType = ServiceSpec['runtime']['type'];
 
-export type ManagerDeps = Omit<ControllerDeps, 'onEndpoints' | 'driver'> & {
+export type ManagerDeps = Omit<ControllerDeps, 'onEndpoints' | 'onTraffic' | 'driver'> & {
   /** The drivers enabled in this gateway, by the runtime type a service names. */
   readonly drivers: ReadonlyMap<RuntimeType, RuntimeDriver>;
   /** The whole managed snapshot (service -> endpoints) after any change. */
   readonly onSnapshot: (snapshot: ReadonlyMap<string, readonly Endpoint[]>) => void;
+  /** Every service's traffic split (services splitting by replica count are absent). */
+  readonly onTraffic: (traffic: ReadonlyMap<string, TrafficSplit>) => void;
 };
+
+export type ManagerCommandResult = ControllerCommandResult | { readonly ok: false; readonly code: 'DM_ERR_SERVICE_UNKNOWN'; readonly message: string };
 
 export class ServiceManager {
   private readonly controllers = new Map<string, ServiceController>();
@@ -21,6 +27,7 @@ export class ServiceManager {
   private readonly removing = new Set<ServiceController>();
   /** Endpoints by controller: a service moving between runtimes has two for a while. */
   private readonly endpoints = new Map<ServiceController, readonly Endpoint[]>();
+  private readonly traffic = new Map<string, TrafficSplit>();
   private readonly deps: ManagerDeps;
   private readonly unsubscribers: Array<() => void> = [];
 
@@ -47,11 +54,13 @@ export class ServiceManager {
         this.controllers.delete(name);
         this.removing.add(controller);
         this.deps.events.record({ type: 'service.removed', service: name, message: `service ${name} removed` });
+        this.setTraffic(name, undefined);
         removals.push(
           controller.remove().finally(() => {
             this.removing.delete(controller);
             this.endpoints.delete(controller);
             this.publish();
+            void this.deps.stateStore?.remove(name);
           }),
         );
       }
@@ -87,6 +96,10 @@ export class ServiceManager {
           this.endpoints.set(controller, endpoints);
           this.publish();
         },
+        onTraffic: (service, traffic) => {
+          if (this.controllers.get(spec.name) !== controller) return;
+          this.setTraffic(service, traffic);
+        },
       });
       this.controllers.set(spec.name, controller);
       this.deps.events.record({ type: 'service.applied', service: spec.name, message: `service ${spec.name} revision ${controller.revision}`, data: { revision: controller.revision, replicas: spec.replicas } });
@@ -108,6 +121,37 @@ export class ServiceManager {
     this.deps.onSnapshot(snapshot);
   }
 
+  private setTraffic(service: string, traffic: TrafficSplit | undefined): void {
+    if (traffic === undefined && !this.traffic.has(service)) return;
+    if (traffic === undefined) this.traffic.delete(service);
+    else this.traffic.set(service, traffic);
+    this.deps.onTraffic(new Map(this.traffic));
+  }
+
+  /** pause | resume | promote | abort on a service's running rollout. */
+  async command(name: string, command: CommandName): Promise<ManagerCommandResult> {
+    const controller = this.controllers.get(name);
+    if (controller === undefined) return { ok: false, code: 'DM_ERR_SERVICE_UNKNOWN', message: `no service named '${name}' is managed here` };
+    return controller.command(command);
+  }
+
+  async rollback(name: string, toRevision: string | undefined): Promise<ManagerCommandResult> {
+    const controller = this.controllers.get(name);
+    if (controller === undefined) return { ok: false, code: 'DM_ERR_SERVICE_UNKNOWN', message: `no service named '${name}' is managed here` };
+    return controller.rollback(toRevision);
+  }
+
+  revisions(name: string): RevisionView[] | undefined {
+    return this.controllers.get(name)?.revisions();
+  }
+
+  /** Why applying `spec` now would supersede a running rollout (a 409), or undefined. */
+  conflictWith(spec: ServiceSpec): string | undefined {
+    const controller = this.controllers.get(spec.name);
+    if (controller === undefined || controller.runtimeType !== spec.runtime.type) return undefined;
+    return controller.conflictWith(spec);
+  }
+
   status(name: string): ServiceStatus | undefined {
     return this.controllers.get(name)?.status();
   }
@@ -121,6 +165,7 @@ export class ServiceManager {
     for (const unsubscribe of this.unsubscribers) unsubscribe();
     for (const c of this.controllers.values()) c.close();
     this.controllers.clear();
+    await this.deps.stateStore?.flush();
     await Promise.all([...this.deps.drivers.values()].map((d) => d.close()));
   }
 }

@@ -3,8 +3,9 @@
 // once per `minIntervalMs`. Timers only; the arithmetic lives in routing/ and health/.
 import type { RouteSpec } from '../model/route.js';
 import type { RoutingTable, Pool } from '../model/routing-table.js';
+import type { TrafficSplit } from '../model/traffic.js';
 import type { Metrics } from '../observability/metrics.js';
-import { compileTable } from '../routing/compile-table.js';
+import { compileTable, regroupSplit } from '../routing/compile-table.js';
 import { overlayPool } from '../health/pool-overlay.js';
 import type { EndpointSnapshot } from './endpoint-set.js';
 
@@ -25,6 +26,7 @@ export const MIN_REBUILD_INTERVAL_MS = 100;
 export class TableBuilder {
   private routes: readonly RouteSpec[] = [];
   private endpoints: EndpointSnapshot = new Map();
+  private traffic: ReadonlyMap<string, TrafficSplit> = new Map();
   private version = 0;
   private lastBuildMs = Number.NEGATIVE_INFINITY;
   private timer: NodeJS.Timeout | undefined;
@@ -59,6 +61,17 @@ export class TableBuilder {
     else this.request();
   }
 
+  /**
+   * The traffic splits of services in a rollout, by service name; a service not in the map
+   * follows its replicas. Builds at once, like the controller's own endpoint changes: a weight
+   * must be in force before the controller takes its next step. An unchanged map builds nothing.
+   */
+  setTraffic(traffic: ReadonlyMap<string, TrafficSplit>): void {
+    const same = sameTraffic(this.traffic, traffic);
+    this.traffic = traffic;
+    if (!same) this.build();
+  }
+
   /** Asks for a rebuild: now if none ran within the interval, else once at its end. */
   request(): void {
     if (this.timer !== undefined) return;
@@ -80,7 +93,7 @@ export class TableBuilder {
     this.timer = undefined;
     const nowMs = this.nowMs();
     this.lastBuildMs = nowMs;
-    const compiled = compileTable(this.routes, this.endpoints, ++this.version);
+    const compiled = compileTable(this.routes, this.endpoints, ++this.version, this.traffic);
     this.trackHealthySince(compiled, nowMs);
     const ejectedByPool = this.deps.ejected();
     const noneEjected: ReadonlySet<string> = new Set();
@@ -91,7 +104,10 @@ export class TableBuilder {
     for (const [key, pool] of compiled.pools) {
       const ejected = ejectedByPool.get(key) ?? noneEjected;
       const result = overlayPool(pool.endpoints, { ejected, healthySinceMs: this.healthySinceMs, nowMs, slowStartMs, panicThresholdPercent });
-      pools.set(key, result.endpoints === pool.endpoints ? pool : { key, endpoints: result.endpoints });
+      // A split's groups must hold the overlaid endpoints (ejected, ramping, panicking) too.
+      if (result.endpoints === pool.endpoints) pools.set(key, pool);
+      else if (pool.split === undefined) pools.set(key, { key, endpoints: result.endpoints });
+      else pools.set(key, { key, endpoints: result.endpoints, split: regroupSplit(pool.split, result.endpoints) });
       if (result.nextChangeAtMs !== undefined) nextChangeAtMs = Math.min(nextChangeAtMs ?? Infinity, result.nextChangeAtMs);
       this.notePanic(key, result.panic);
       let ejectedHere = 0;
@@ -180,4 +196,21 @@ export class TableBuilder {
     clearTimeout(this.timer);
     clearTimeout(this.slowStartTimer);
   }
+}
+
+function sameTraffic(a: ReadonlyMap<string, TrafficSplit>, b: ReadonlyMap<string, TrafficSplit>): boolean {
+  if (a === b) return true;
+  if (a.size !== b.size) return false;
+  for (const [service, split] of a) {
+    const other = b.get(service);
+    if (other === undefined || !sameSplit(split, other)) return false;
+  }
+  return true;
+}
+
+function sameSplit(a: TrafficSplit, b: TrafficSplit): boolean {
+  if (a === b) return true;
+  if (a.stickyCookie !== b.stickyCookie || a.weights.length !== b.weights.length) return false;
+  if (a.preview?.header !== b.preview?.header || a.preview?.value !== b.preview?.value || a.preview?.revision !== b.preview?.revision) return false;
+  return a.weights.every((w, i) => w.revision === b.weights[i]?.revision && w.percent === b.weights[i]?.percent);
 }

@@ -80,13 +80,29 @@ export const DEPLOY_DEFAULTS = {
   preview: { header: 'x-dockmaster-preview', value: '1' },
 } as const;
 
-/** The policy a service gets when it sets no `deploy`. */
-export const DEFAULT_DEPLOY_POLICY: DeployPolicy = {
+/** The policy a service gets when it sets no `deploy`. Frozen: every service without a `deploy`
+ * shares it. */
+export const DEFAULT_DEPLOY_POLICY: DeployPolicy = Object.freeze({
   strategy: DEPLOY_DEFAULTS.strategy,
   progressDeadlineMs: DEPLOY_DEFAULTS.progressDeadlineMs,
   autoRollback: DEPLOY_DEFAULTS.autoRollback,
   revisionHistoryLimit: DEPLOY_DEFAULTS.revisionHistoryLimit,
-  rolling: { ...DEPLOY_DEFAULTS.rolling },
-  blueGreen: { ...DEPLOY_DEFAULTS.blueGreen },
-  canary: { steps: DEPLOY_DEFAULTS.canary.steps.map((s) => ({ ...s })), stickySessions: false },
-};
+  rolling: Object.freeze({ ...DEPLOY_DEFAULTS.rolling }),
+  blueGreen: Object.freeze({ ...DEPLOY_DEFAULTS.blueGreen }),
+  canary: Object.freeze({
+    steps: Object.freeze(
+      DEPLOY_DEFAULTS.canary.steps.map((s): CanaryStep => Object.freeze('pause' in s ? { pause: Object.freeze({ ...s.pause }) } : { ...s })),
+    ),
+    stickySessions: DEPLOY_DEFAULTS.canary.stickySessions,
+  }),
+});
+
+/** `deploy: { policy: NAME }`: the deploy section of the `kind: Policy` document named NAME. */
+export interface DeployPolicyReference {
+  readonly policy: string;
+}
+
+/** True for the reference form of a `deploy` section (as written, before resolution). */
+export function isDeployPolicyReference(deploy: DeployPolicy | DeployPolicyReference): deploy is DeployPolicyReference {
+  return 'policy' in deploy;
+}

@@ -55,7 +55,13 @@ export interface GatewayConfig {
   readonly panicThresholdPercent: number;
   /** A newly healthy endpoint's weight ramps from 10% to full over this window (0: off). */
   readonly slowStartMs: number;
+  /** Where the deployment controller keeps rollout state and revision history (relative to the
+   * config folder); default `.dockmaster/state` in the config folder. */
+  readonly stateDir?: string | undefined;
 }
+
+/** State folder, relative to the config folder, when neither the file nor --state-dir names one. */
+export const DEFAULT_STATE_DIR = '.dockmaster/state';
 
 export const GATEWAY_DEFAULTS: GatewayConfig = {
   providers: {},

@@ -1,4 +1,5 @@
 // Service types: what a validated `kind: Service` document says, with defaults filled in. Pure.
+import { DEFAULT_DEPLOY_POLICY, type DeployPolicy } from './deploy.js';
 
 export type ServiceRuntime =
   | {
@@ -38,6 +39,17 @@ export interface ServiceSpec {
   readonly stopGraceMs: number;
   /** How long a leaving replica may finish its in-flight requests before it is stopped. */
   readonly drainTimeoutMs: number;
+  /** How a changed template replaces the replicas, a named policy already resolved; undefined
+   * means DEFAULT_DEPLOY_POLICY (read it through deployPolicyOf). */
+  readonly deploy?: DeployPolicy | undefined;
+  /** A free label of what runs, e.g. `1.4.2`: part of the replica template (a new version is a
+   * new revision) and passed to replicas as DOCKMASTER_VERSION. */
+  readonly version?: string | undefined;
+}
+
+/** The deploy policy a service follows: its own, or the default when it sets none. */
+export function deployPolicyOf(spec: Pick<ServiceSpec, 'deploy'>): DeployPolicy {
+  return spec.deploy ?? DEFAULT_DEPLOY_POLICY;
 }
 
 export const SERVICE_DEFAULTS = {

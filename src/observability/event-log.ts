@@ -18,7 +18,10 @@ export type EventType =
   | 'provider.up'
   | 'provider.stale'
   | 'config.reloaded'
-  | 'config.rejected';
+  | 'config.rejected'
+  | 'service.revision'
+  /** rollout.started, .step, .weights, .analysis, .paused, .succeeded, .aborted, ... */
+  | `rollout.${string}`;
 
 export interface TimelineEvent {
   /** Increasing sequence number; `?since=N` lists newer ones. */

@@ -34,6 +34,8 @@ export const METRIC = {
   rolloutsTotal: 'dockmaster_rollouts_total',
   rolloutAnalysisIntervalsTotal: 'dockmaster_rollout_analysis_intervals_total',
   trafficWeightPercent: 'dockmaster_traffic_weight_percent',
+  revisionRequestsTotal: 'dockmaster_revision_requests_total',
+  revisionRequestDurationSeconds: 'dockmaster_revision_request_duration_seconds',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

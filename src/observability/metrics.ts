@@ -1,7 +1,7 @@
 // Prometheus metrics of the proxy and config layers, registered on an injected Registry. I/O-free.
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { METRIC } from './metric-names.js';
-import { CountingGauge, RequestCounter, RequestHistogram, RequestStats, registerScraped } from './request-stats.js';
+import { CountingGauge, RequestCounter, RequestHistogram, RequestStats, RevisionCounter, RevisionHistogram, RevisionStats, registerScraped } from './request-stats.js';
 
 
 export interface Metrics {
@@ -53,6 +53,10 @@ export interface Metrics {
   readonly rolloutAnalysisIntervalsTotal: Counter<'service' | 'verdict'>;
   /** Share of a service's new requests sent to a revision (absent when the split is by replicas). */
   readonly trafficWeightPercent: Gauge<'service' | 'revision'>;
+  /** Requests by service and revision (the revision of the last endpoint tried): plain cells on
+   * the hot path with a fine latency histogram, scraped as a counter by status class and a
+   * histogram; canary analysis reads the cells directly (ProxyServer.revisionTotals). */
+  readonly revisions: RevisionStats;
 }
 
 /** Latency buckets in seconds: fine below 100 ms where a proxy lives, coarse up to a minute. */
@@ -67,6 +71,9 @@ export function createMetrics(registry: Registry): Metrics {
   registerScraped(registry, new RequestHistogram(METRIC.proxyRequestDurationSeconds, 'Time from request arrival to the last response byte, in seconds.', requests));
   const inFlightRequests = new CountingGauge(METRIC.proxyInFlightRequests, 'Requests being proxied right now.', ['route', 'service']);
   registerScraped(registry, inFlightRequests);
+  const revisions = new RevisionStats();
+  registerScraped(registry, new RevisionCounter(METRIC.revisionRequestsTotal, 'Requests answered by the proxy for a service route, by the revision of the endpoint that answered (or was tried last) and status class (2xx..5xx).', revisions));
+  registerScraped(registry, new RevisionHistogram(METRIC.revisionRequestDurationSeconds, 'Time from request arrival to the last response byte by service and revision, in seconds.', revisions, DURATION_BUCKETS_SECONDS));
   return {
     registry,
     requests,
@@ -227,6 +234,7 @@ export function createMetrics(registry: Registry): Metrics {
       labelNames: ['service', 'revision'],
       registers,
     }),
+    revisions,
     replicaRestartsTotal: new Counter({
       name: METRIC.replicaRestartsTotal,
       help: 'Replicas that exited unexpectedly and were replaced.',

@@ -6,12 +6,13 @@ import { requestIdGenerator } from './request-id.js';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { RoutingTable } from '../model/routing-table.js';
+import type { CompiledSplit, Pool, RevisionGroup, RoutingTable } from '../model/routing-table.js';
 import { EMPTY_TABLE } from '../model/routing-table.js';
-import type { CompiledRoute } from '../model/route.js';
+import type { CompiledRoute, LoadBalancerKind } from '../model/route.js';
 import type { Endpoint } from '../model/endpoint.js';
 import type { Picker } from '../balancing/picker.js';
 import { createPicker } from '../balancing/create-picker.js';
+import { type EndpointChoice, hasHeaderValue, pickEndpoint, RevisionSplitChooser, stickyGroup } from '../balancing/revision-split.js';
 import { matchRoute, stripRoutePrefix } from '../routing/match-route.js';
 import { normalizeTarget } from './normalize-path.js';
 import { filterResponseHeaders, isIdempotent, prepareRequestHeaders, type PreparedRequest } from './headers.js';
@@ -24,7 +25,10 @@ import { sendError } from './error-response.js';
 import { handleUpgrade, type UpgradeTunnels } from './upgrade.js';
 import type { ErrorCode } from '../errors.js';
 import type { OutlierDetector } from '../health/outlier-detector.js';
-import type { StatsEntry } from '../observability/request-stats.js';
+import type { RevisionCell, RevisionStats, StatsEntry } from '../observability/request-stats.js';
+import type { RevisionTotals } from '../observability/latency-histogram.js';
+
+export { measurementBetween, type RevisionTotals } from '../observability/latency-histogram.js';
 
 export interface ProxyDeps {
   readonly logger: Logger;
@@ -39,6 +43,8 @@ export interface ProxyDeps {
   readonly clientKeepAliveMs?: number;
   /** Passive health: told about every attempt's outcome. */
   readonly outliers?: OutlierDetector;
+  /** Wall clock, for how long per-revision measurements outlive their revision. */
+  readonly nowMs?: () => number;
 }
 
 /** Method label values; anything else counts as OTHER (a bounded label set). */
@@ -48,21 +54,36 @@ const OTHER_METHOD_INDEX = METHODS.length - 1;
 /** How often the total-deadline sweep runs: a response body that outlives its route's
  * timeoutMs is cut within this much. */
 const DEADLINE_SWEEP_MS = 50;
+/** A revision's measurements (and metric series) are dropped this long after the last table
+ * that held it: long enough for an analysis reading around a table change, short enough that
+ * the series of past revisions do not pile up. */
+export const REVISION_STATS_RETENTION_MS = 10 * 60_000;
+const NO_ENDPOINTS: readonly Endpoint[] = Object.freeze([]);
 
 /** A route's metric cells: its in-flight gauge and one stats entry per method and status class. */
 export interface RouteStats {
   readonly service: string;
   readonly inFlight: { value: number };
   readonly entries: Array<StatsEntry | undefined>;
+  /** The per-revision cells of the route's service (undefined for static routes). */
+  readonly revisions: Map<string, RevisionCell> | undefined;
 }
 
-/** What routing decided for a request, shared by plain requests and upgrades. */
-export interface Resolved {
+/** Routing state of a split pool, kept across tables: the revision chooser and a picker per
+ * revision and policy (so one revision's rotation never moves another's). */
+interface SplitPickers {
+  readonly chooser: RevisionSplitChooser;
+  readonly byRevision: Map<string, Map<LoadBalancerKind, Picker>>;
+}
+
+/** What routing decided for a request, shared by plain requests and upgrades; its endpoints
+ * are picked with pickEndpoint. */
+export interface Resolved extends EndpointChoice {
   readonly route: CompiledRoute;
-  readonly endpoints: readonly Endpoint[];
-  readonly picker: Picker;
   readonly upstreamPath: string;
   readonly prepared: PreparedRequest;
+  /** `Set-Cookie` value pinning the client to the revision chosen by weight (sticky splits). */
+  readonly setCookie: string | undefined;
 }
 
 export type Resolution =
@@ -77,6 +98,8 @@ export class ProxyServer {
   private table: RoutingTable = EMPTY_TABLE;
   /** Pickers by pool key, then by balancing policy. */
   private readonly pickers = new Map<string, Map<string, Picker>>();
+  /** Revision choosers and per-revision pickers by pool key, for pools with a split only. */
+  private readonly splitPickers = new Map<string, SplitPickers>();
   private readonly inFlightByEndpoint = new Map<string, number>();
   private readonly statsByRoute = new Map<string, RouteStats>();
   requestsInFlight = 0;
@@ -88,6 +111,7 @@ export class ProxyServer {
   private draining = false;
   private idleWaiters: Array<() => void> = [];
   readonly deps: Required<Omit<ProxyDeps, 'trustedProxies' | 'outliers'>> & { trustedProxies: PeerMatcher; outliers: OutlierDetector | undefined };
+  private readonly revisionStats: RevisionStats;
 
   constructor(deps: ProxyDeps) {
     this.deps = {
@@ -100,7 +124,9 @@ export class ProxyServer {
       newRequestId: deps.newRequestId ?? requestIdGenerator(),
       clientKeepAliveMs: deps.clientKeepAliveMs ?? 5_000,
       outliers: deps.outliers,
+      nowMs: deps.nowMs ?? Date.now,
     };
+    this.revisionStats = this.deps.metrics.revisions;
     this.server = createServer({ keepAliveTimeout: this.deps.clientKeepAliveMs, requestTimeout: 0 }, (req, res) => {
       this.handle(req, res);
     });
@@ -125,6 +151,8 @@ export class ProxyServer {
     // Pickers live per pool and policy across tables, so a weighted or round-robin sequence
     // continues through endpoint changes; pools that are gone lose theirs.
     for (const poolKey of this.pickers.keys()) if (!table.pools.has(poolKey)) this.pickers.delete(poolKey);
+    this.retainSplitPickers(table);
+    this.sweepRevisionStats(table);
     this.deps.metrics.routingTableVersion.set(table.version);
     this.deps.metrics.routingRoutes.set(table.routes.length);
     const origins = new Set<string>();
@@ -134,6 +162,46 @@ export class ProxyServer {
 
   currentTable(): RoutingTable {
     return this.table;
+  }
+
+  /** A pool whose split ended loses its chooser; a revision that left the split, its pickers. */
+  private retainSplitPickers(table: RoutingTable): void {
+    for (const [poolKey, state] of this.splitPickers) {
+      const split = table.pools.get(poolKey)?.split;
+      if (split === undefined) {
+        this.splitPickers.delete(poolKey);
+        continue;
+      }
+      for (const revision of state.byRevision.keys()) {
+        if (!split.groups.some((g) => g.revision === revision)) state.byRevision.delete(revision);
+      }
+    }
+  }
+
+  private sweepRevisionStats(table: RoutingTable): void {
+    const present = new Map<string, Set<string>>();
+    for (const route of table.routes) {
+      if (route.service === undefined) continue;
+      const pool = table.pools.get(route.poolKey);
+      if (pool === undefined) continue;
+      let revisions = present.get(route.service);
+      if (revisions === undefined) {
+        revisions = new Set();
+        present.set(route.service, revisions);
+      }
+      for (const e of pool.endpoints) if (e.revision !== undefined) revisions.add(e.revision);
+      for (const g of pool.split?.groups ?? []) revisions.add(g.revision);
+    }
+    this.revisionStats.sweep(present, this.deps.nowMs(), REVISION_STATS_RETENTION_MS);
+  }
+
+  /**
+   * What the proxy measured for one revision of a service since it started (a copy; zeros for
+   * a revision never measured): requests, 5xx answers and a fine latency histogram. Two
+   * readings give one interval's measurement through measurementBetween.
+   */
+  revisionTotals(service: string, revision: string): RevisionTotals {
+    return this.revisionStats.totals(service, revision);
   }
 
   /** Requests in flight to one endpoint (for least-request and draining). */
@@ -195,16 +263,78 @@ export class ProxyServer {
       byPolicy.set(route.loadBalancer, picker);
     }
     const path = route.stripPrefix ? stripRoutePrefix(route, target.path) : target.path;
+    const pool = table.pools.get(route.poolKey);
+    if (pool?.split !== undefined) return this.resolveSplit(req, route, pool, pool.split, picker, path + target.query, prepared);
     return {
       ok: true,
       value: {
         route,
-        endpoints: table.pools.get(route.poolKey)?.endpoints ?? [],
+        endpoints: pool?.endpoints ?? NO_ENDPOINTS,
         picker,
         upstreamPath: path + target.query,
         prepared,
+        group: undefined,
+        groupPicker: undefined,
+        groupOnly: false,
+        setCookie: undefined,
       },
     };
+  }
+
+  /**
+   * A split pool: a preview request goes to the preview revision only; a client whose sticky
+   * cookie names a revision still taking traffic stays on it; any other request gets a revision
+   * by weight (and, when sticky, the cookie that keeps it there).
+   */
+  private resolveSplit(req: IncomingMessage, route: CompiledRoute, pool: Pool, split: CompiledSplit, picker: Picker, upstreamPath: string, prepared: PreparedRequest): Resolution {
+    let state = this.splitPickers.get(pool.key);
+    if (state === undefined) {
+      state = { chooser: new RevisionSplitChooser(), byRevision: new Map() };
+      this.splitPickers.set(pool.key, state);
+    }
+    const raw = req.rawHeaders;
+    let group: RevisionGroup | undefined;
+    let groupOnly = false;
+    let setCookie: string | undefined;
+    const preview = split.preview;
+    if (preview !== undefined && hasHeaderValue(raw, preview.header, preview.value)) {
+      group = preview.group;
+      groupOnly = true;
+    } else {
+      group = stickyGroup(raw, split);
+      if (group === undefined) {
+        group = split.groups[state.chooser.choose(split.groups)];
+        setCookie = group?.setCookie;
+      }
+    }
+    return {
+      ok: true,
+      value: {
+        route,
+        endpoints: pool.endpoints,
+        picker,
+        upstreamPath,
+        prepared,
+        group: group?.endpoints,
+        groupPicker: group === undefined ? undefined : this.revisionPicker(state, group.revision, route.loadBalancer),
+        groupOnly,
+        setCookie,
+      },
+    };
+  }
+
+  private revisionPicker(state: SplitPickers, revision: string, kind: LoadBalancerKind): Picker {
+    let byKind = state.byRevision.get(revision);
+    if (byKind === undefined) {
+      byKind = new Map();
+      state.byRevision.set(revision, byKind);
+    }
+    let picker = byKind.get(kind);
+    if (picker === undefined) {
+      picker = createPicker(kind, { load: this, random: this.deps.random });
+      byKind.set(kind, picker);
+    }
+    return picker;
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -236,7 +366,12 @@ export class ProxyServer {
     let stats = this.statsByRoute.get(route.name);
     if (stats === undefined || stats.service !== (route.service ?? '')) {
       const service = route.service ?? '';
-      stats = { service, inFlight: this.deps.metrics.inFlightRequests.cell({ route: route.name, service }), entries: [] };
+      stats = {
+        service,
+        inFlight: this.deps.metrics.inFlightRequests.cell({ route: route.name, service }),
+        entries: [],
+        revisions: route.service === undefined ? undefined : this.revisionStats.forService(route.service),
+      };
       this.statsByRoute.set(route.name, stats);
     }
     return stats;
@@ -247,7 +382,8 @@ export class ProxyServer {
     stats.inFlight.value++;
   }
 
-  requestFinished(route: CompiledRoute, stats: RouteStats, method: string, status: number, seconds: number): void {
+  /** `revision`: of the endpoint that answered or was tried last (undefined when none was). */
+  requestFinished(route: CompiledRoute, stats: RouteStats, method: string, status: number, seconds: number, revision: string | undefined): void {
     this.requestsInFlight--;
     stats.inFlight.value--;
     const methodIndex = METHOD_INDEX.get(method) ?? OTHER_METHOD_INDEX;
@@ -264,6 +400,9 @@ export class ProxyServer {
       stats.entries[slot] = entry;
     }
     entry.observe(seconds);
+    if (revision !== undefined && stats.revisions !== undefined) {
+      (stats.revisions.get(revision) ?? this.revisionStats.cell(stats.service, revision)).observe(status, seconds * 1000);
+    }
     if (this.requestsInFlight === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
@@ -340,6 +479,8 @@ class Forwarding implements Dispatcher.DispatchHandler {
   private readonly idempotent: boolean;
   private readonly hasBody: boolean;
   private endpoint: Endpoint | undefined;
+  /** Revision of the last endpoint tried: its measurements get this request. */
+  private revision: string | undefined;
   private body: LazyBody | undefined;
   private abortAttempt: ((error: Error) => void) | undefined;
   private readonly deadlineMs: number;
@@ -370,8 +511,8 @@ class Forwarding implements Dispatcher.DispatchHandler {
   }
 
   private attempt(): void {
-    const { route, endpoints, picker, prepared, upstreamPath } = this.resolved;
-    const endpoint = picker.pick(endpoints, this.tried);
+    const { route, prepared, upstreamPath } = this.resolved;
+    const endpoint = pickEndpoint(this.resolved, this.tried);
     this.attempts++;
     if (endpoint === undefined) {
       if (this.lastError !== undefined) this.fail(this.lastError);
@@ -379,6 +520,7 @@ class Forwarding implements Dispatcher.DispatchHandler {
       return;
     }
     this.endpoint = endpoint;
+    this.revision = endpoint.revision;
     this.proxy.endpointStarted(endpoint.id);
     this.body = this.hasBody ? new LazyBody(this.req) : undefined;
     const dispatcher = this.proxy.pools.get(endpoint.origin, route.timeouts.connectMs);
@@ -413,6 +555,7 @@ class Forwarding implements Dispatcher.DispatchHandler {
     if (this.done) return false;
     const headers = filterResponseHeaders(rawHeaders);
     headers.push('x-request-id', this.resolved.prepared.requestId);
+    if (this.resolved.setCookie !== undefined) headers.push('set-cookie', this.resolved.setCookie);
     if (this.proxy.isDraining()) headers.push('connection', 'close');
     this.responseStarted = true;
     const outliers = this.proxy.deps.outliers;
@@ -519,7 +662,7 @@ class Forwarding implements Dispatcher.DispatchHandler {
     const { route } = this.resolved;
     const method = this.req.method ?? 'GET';
     const seconds = (performance.now() - this.startMs) / 1000;
-    this.proxy.requestFinished(route, this.stats, method, status, seconds);
+    this.proxy.requestFinished(route, this.stats, method, status, seconds, this.revision);
     if (this.proxy.deps.accessLog) {
       this.proxy.deps.logger.info(
         { route: route.name, method, path: this.resolved.upstreamPath, status, durationMs: Math.round(seconds * 1000), requestId: this.resolved.prepared.requestId },

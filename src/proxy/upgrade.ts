@@ -3,6 +3,7 @@
 import { connect, type Socket } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import type { ProxyServer } from './proxy-server.js';
+import { pickEndpoint } from '../balancing/revision-split.js';
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
 
 export interface UpgradeTunnels {
@@ -59,9 +60,11 @@ export function handleUpgrade(proxy: ProxyServer, req: IncomingMessage, socket: 
     refuse(socket, resolution.code, ERROR_CODES[resolution.code].status, resolution.requestId);
     return;
   }
-  const { route, endpoints, picker, prepared, upstreamPath } = resolution.value;
+  const { route, prepared, upstreamPath } = resolution.value;
   const labels = { route: route.name, service: route.service ?? '' };
-  const endpoint = picker.pick(endpoints);
+  // A split pool's revision choice (preview header, sticky cookie, weights) holds for tunnels
+  // too; the 101 answer is relayed as the upstream wrote it, so no sticky cookie is added.
+  const endpoint = pickEndpoint(resolution.value);
   if (endpoint === undefined) {
     proxy.deps.metrics.upgradesTotal.inc({ ...labels, result: 'no_endpoint' });
     refuse(socket, 'DM_ERR_PROXY_NO_ENDPOINT', 503, prepared.requestId);

@@ -2,7 +2,8 @@
 // route first. Pure: no I/O, no clock.
 import type { Endpoint } from '../model/endpoint.js';
 import type { CompiledRoute, HostMatch, LoadBalancerKind, RouteSpec, RouteTimeouts } from '../model/route.js';
-import type { Pool, RoutingTable } from '../model/routing-table.js';
+import type { CompiledSplit, Pool, RevisionGroup, RoutingTable } from '../model/routing-table.js';
+import type { TrafficSplit } from '../model/traffic.js';
 import { primeMatchIndex } from './match-route.js';
 
 /** Defaults for fields a route may leave out; the route schema declares the same values. */
@@ -103,15 +104,86 @@ export function compileRoute(spec: RouteSpec): CompiledRoute {
   });
 }
 
+/** The `Set-Cookie` value that pins a client to `revision` (a session cookie, whole site). */
+export function stickySetCookie(cookie: string, revision: string): string {
+  return `${cookie}=${stickyCookieValue(revision)}; Path=/; HttpOnly; SameSite=Lax`;
+}
+
+/** Revisions are hex hashes or version tags; anything a cookie cannot carry is %-encoded. */
+export function stickyCookieValue(revision: string): string {
+  return /^[A-Za-z0-9._~-]+$/.test(revision) ? revision : encodeURIComponent(revision);
+}
+
+function sharePercent(percent: number): number {
+  return Number.isFinite(percent) && percent > 0 ? percent : 0;
+}
+
+function revisionGroup(revision: string, percent: number, endpoints: readonly Endpoint[], cookie: string | undefined): RevisionGroup {
+  return Object.freeze({
+    revision,
+    percent,
+    endpoints: Object.freeze(endpoints.filter((e) => e.revision === revision)),
+    cookieValue: cookie === undefined ? undefined : stickyCookieValue(revision),
+    setCookie: cookie === undefined ? undefined : stickySetCookie(cookie, revision),
+  });
+}
+
+function groupSplit(
+  shares: ReadonlyArray<{ readonly revision: string; readonly percent: number }>,
+  preview: { readonly header: string; readonly value: string; readonly revision: string } | undefined,
+  cookie: string | undefined,
+  endpoints: readonly Endpoint[],
+): CompiledSplit {
+  const groups: RevisionGroup[] = [];
+  for (const { revision, percent } of shares) {
+    // A revision named twice keeps its first weight (validation refuses it anyway).
+    if (groups.some((g) => g.revision === revision)) continue;
+    groups.push(revisionGroup(revision, sharePercent(percent), endpoints, cookie));
+  }
+  let previewGroup: RevisionGroup | undefined;
+  if (preview !== undefined) {
+    previewGroup = groups.find((g) => g.revision === preview.revision);
+    if (previewGroup === undefined) {
+      previewGroup = revisionGroup(preview.revision, 0, endpoints, cookie);
+      groups.push(previewGroup);
+    }
+  }
+  return Object.freeze({
+    groups: Object.freeze(groups),
+    preview: preview === undefined || previewGroup === undefined ? undefined : Object.freeze({ header: preview.header.toLowerCase(), value: preview.value, group: previewGroup }),
+    stickyCookie: cookie,
+  });
+}
+
+/**
+ * Groups a pool's endpoints by the revisions of a traffic split. Endpoints of revisions the split
+ * does not name stay in the pool only (reachable by fallback); a preview revision without a
+ * weight gets a group at 0%. Worked example: weights stable 80, canary 20 over endpoints s1, s2
+ * (stable) and c1 (canary) gives groups stable 80 [s1, s2] and canary 20 [c1].
+ */
+export function compileSplit(traffic: TrafficSplit, endpoints: readonly Endpoint[]): CompiledSplit {
+  const cookie = traffic.stickyCookie === undefined || traffic.stickyCookie === '' ? undefined : traffic.stickyCookie;
+  return groupSplit(traffic.weights, traffic.preview, cookie, endpoints);
+}
+
+/** The same split over a new array of the pool's endpoints (after the health overlay), so that
+ * the groups hold the very endpoint objects the pool publishes. */
+export function regroupSplit(split: CompiledSplit, endpoints: readonly Endpoint[]): CompiledSplit {
+  const preview = split.preview === undefined ? undefined : { header: split.preview.header, value: split.preview.value, revision: split.preview.group.revision };
+  return groupSplit(split.groups, preview, split.stickyCookie, endpoints);
+}
+
 /**
  * Builds a table from specs that already passed validation (validateRouteSpec and
  * checkRouteSet). Static upstreams become the pool `route:NAME`; a `service` route points at
- * `service:NAME`, filled from `serviceEndpoints` (an empty pool until the service has some).
+ * `service:NAME`, filled from `serviceEndpoints` (an empty pool until the service has some) and
+ * split between revisions by `traffic` when the service has a TrafficSplit.
  */
 export function compileTable(
   specs: readonly RouteSpec[],
   serviceEndpoints: ReadonlyMap<string, readonly Endpoint[]>,
   version: number,
+  traffic?: ReadonlyMap<string, TrafficSplit>,
 ): RoutingTable {
   const routes = specs.map(compileRoute).sort(compareRouteSpecificity);
   const pools = new Map<string, Pool>();
@@ -119,7 +191,9 @@ export function compileTable(
     if (spec.service !== undefined) {
       const key = poolKeyForService(spec.service);
       if (!pools.has(key)) {
-        pools.set(key, Object.freeze({ key, endpoints: Object.freeze([...(serviceEndpoints.get(spec.service) ?? [])]) }));
+        const endpoints = Object.freeze([...(serviceEndpoints.get(spec.service) ?? [])]);
+        const split = traffic?.get(spec.service);
+        pools.set(key, Object.freeze(split === undefined ? { key, endpoints } : { key, endpoints, split: compileSplit(split, endpoints) }));
       }
     } else {
       const key = poolKeyForRoute(spec.name);

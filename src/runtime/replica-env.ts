@@ -1,7 +1,8 @@
 // The environment a replica receives, and its origin URL. Pure.
 import { REPLICA_ENV, type ReplicaTemplate } from './runtime-driver.js';
 
-/** Template env plus the variables every replica gets (these win over the template's). */
+/** Template env plus the variables every replica gets (these win over the template's), and
+ * DOCKMASTER_VERSION when the template has a version. */
 export function replicaEnv(template: ReplicaTemplate, replicaId: string, port: number): Record<string, string> {
   return {
     ...template.env,
@@ -9,6 +10,7 @@ export function replicaEnv(template: ReplicaTemplate, replicaId: string, port: n
     [REPLICA_ENV.service]: template.service,
     [REPLICA_ENV.revision]: template.revision,
     [REPLICA_ENV.replica]: replicaId,
+    ...(template.version === undefined ? {} : { [REPLICA_ENV.version]: template.version }),
   };
 }
 

@@ -3,23 +3,26 @@ import { createHash } from 'node:crypto';
 import type { ReplicaTemplate } from './runtime-driver.js';
 
 /** What a revision covers; a whole template (with or without `revision`) also fits. */
-export type RevisionInput = Pick<ReplicaTemplate, 'runtime' | 'env' | 'port'>;
+export type RevisionInput = Pick<ReplicaTemplate, 'runtime' | 'env' | 'port' | 'version'>;
 
 /** Hex characters kept from the sha256 digest. */
 export const REVISION_LENGTH_CHARS = 10;
 
 /**
- * sha256 of the canonical JSON of runtime (command and cwd, or image and network), env and port,
- * first 10 hex chars. Key order and undefined fields do not matter, so the same spec always gives
- * the same revision. Left out on purpose, since changing them must not roll replicas: the service
- * name, stopGraceMs and the image pull policy (how the image is fetched, not what runs).
+ * sha256 of the canonical JSON of runtime (command and cwd, or image and network), env, port and
+ * version, first 10 hex chars. Key order and undefined fields do not matter, so the same spec
+ * always gives the same revision; a template without a version hashes exactly as before versions
+ * existed, so upgrading does not re-roll running services. Left out on purpose, since changing
+ * them must not roll replicas: the service name, stopGraceMs and the image pull policy (how the
+ * image is fetched, not what runs).
  */
 export function templateRevision(input: RevisionInput): string {
   const runtime =
     input.runtime.kind === 'process'
       ? { kind: 'process', command: input.runtime.command, cwd: input.runtime.cwd }
       : { kind: 'docker', image: input.runtime.image, network: input.runtime.network };
-  const canonical = canonicalJson({ runtime, env: input.env, port: input.port });
+  // canonicalJson drops an undefined version: no key, the same hash as before.
+  const canonical = canonicalJson({ runtime, env: input.env, port: input.port, version: input.version });
   return createHash('sha256').update(canonical).digest('hex').slice(0, REVISION_LENGTH_CHARS);
 }
 

@@ -34,10 +34,14 @@ export interface ReplicaTemplate {
    * host-network containers: the driver assigns a free 127.0.0.1 port and passes it in PORT. */
   readonly port: number;
   /** Extra environment. The driver always sets PORT, DOCKMASTER_SERVICE, DOCKMASTER_REVISION and
-   * DOCKMASTER_REPLICA, overriding keys of the same name here. */
+   * DOCKMASTER_REPLICA (and DOCKMASTER_VERSION when `version` is set), overriding keys of the same
+   * name here. */
   readonly env: Readonly<Record<string, string>>;
   /** Default grace period between SIGTERM and SIGKILL for this template's replicas. */
   readonly stopGraceMs: number;
+  /** The service's free version label (`1.4.2`), when it sets one: part of the revision, and
+   * passed to replicas in DOCKMASTER_VERSION. */
+  readonly version?: string | undefined;
 }
 
 /**
@@ -150,10 +154,12 @@ export interface RuntimeDriver {
   close(): Promise<void>;
 }
 
-/** Environment keys every replica receives from its driver. */
+/** Environment keys every replica receives from its driver (`version` only when its template
+ * has one). */
 export const REPLICA_ENV = {
   port: 'PORT',
   service: 'DOCKMASTER_SERVICE',
   revision: 'DOCKMASTER_REVISION',
   replica: 'DOCKMASTER_REPLICA',
+  version: 'DOCKMASTER_VERSION',
 } as const;

@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '../../src/observability/logger.js';
 import { compileTable } from '../../src/routing/compile-table.js';
 import type { RouteSpec } from '../../src/model/route.js';
 import type { Endpoint } from '../../src/model/endpoint.js';
+import type { TrafficSplit } from '../../src/model/traffic.js';
 
 export interface ProxyHarness {
   readonly proxy: ProxyServer;
@@ -19,6 +20,9 @@ export interface ProxyHarness {
   /** Log lines written so far, parsed. */
   readonly logs: Array<Record<string, unknown>>;
   setRoutes(routes: readonly RouteSpec[], services?: ReadonlyMap<string, readonly Endpoint[]>): void;
+  /** Splits services' traffic between revisions (as TableBuilder.setTraffic does), keeping the
+   * routes and service endpoints last set. */
+  setTraffic(traffic: ReadonlyMap<string, TrafficSplit>): void;
   close(drainTimeoutMs?: number): Promise<void>;
 }
 
@@ -30,7 +34,10 @@ export function route(name: string, upstreams: readonly string[], extra: Partial
 
 export async function startProxy(
   routes: readonly RouteSpec[],
-  options: Partial<Omit<ProxyDeps, 'logger' | 'metrics'>> & { services?: ReadonlyMap<string, readonly Endpoint[]> } = {},
+  options: Partial<Omit<ProxyDeps, 'logger' | 'metrics'>> & {
+    services?: ReadonlyMap<string, readonly Endpoint[]>;
+    traffic?: ReadonlyMap<string, TrafficSplit>;
+  } = {},
 ): Promise<ProxyHarness> {
   const registry = new Registry();
   const metrics = createMetrics(registry);
@@ -42,9 +49,16 @@ export async function startProxy(
     },
   });
   const logger = createLogger({ level: 'info', destination: sink });
-  const proxy = new ProxyServer({ logger, metrics, ...options });
-  const setRoutes = (specs: readonly RouteSpec[], services: ReadonlyMap<string, readonly Endpoint[]> = options.services ?? new Map()): void => {
-    proxy.setTable(compileTable(specs, services, ++version));
+  const { services: initialServices, traffic: initialTraffic, ...deps } = options;
+  const proxy = new ProxyServer({ logger, metrics, ...deps });
+  let current = { specs: routes, services: initialServices ?? new Map<string, readonly Endpoint[]>(), traffic: initialTraffic ?? new Map<string, TrafficSplit>() };
+  const setRoutes = (specs: readonly RouteSpec[], services: ReadonlyMap<string, readonly Endpoint[]> = initialServices ?? new Map()): void => {
+    current = { ...current, specs, services };
+    proxy.setTable(compileTable(specs, services, ++version, current.traffic));
+  };
+  const setTraffic = (traffic: ReadonlyMap<string, TrafficSplit>): void => {
+    current = { ...current, traffic };
+    proxy.setTable(compileTable(current.specs, current.services, ++version, traffic));
   };
   setRoutes(routes);
   const address: AddressInfo = await proxy.listen('127.0.0.1', 0);
@@ -58,6 +72,7 @@ export async function startProxy(
     logger,
     logs,
     setRoutes,
+    setTraffic,
     close: async (drainTimeoutMs = 1000) => {
       if (closed) return;
       closed = true;

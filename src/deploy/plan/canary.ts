@@ -22,6 +22,12 @@ export interface CanaryState {
   /** Observed: every canary replica wanted now is available. A setWeight step completes only
    * then, so weight never moves onto replicas that cannot take it yet. */
   readonly canaryReady: boolean;
+  /** Observed, finer than canaryReady when set: the highest weight the ready canary replicas can
+   * take now (100 when all of them are up). A setWeight N step completes only when N <= this. */
+  readonly canaryReadyPercent?: number | undefined;
+  /** Present when an analysis runs: a timed pause ends only once an interval passed after the
+   * pause began (an inconclusive run waits instead of passing). resume and promote skip it. */
+  readonly analysisGate?: { readonly lastPassAtMs: number | undefined } | undefined;
 }
 
 export type CanaryStatus = 'progressing' | 'paused' | 'waiting-for-promote' | 'succeeded' | 'aborted';
@@ -89,20 +95,25 @@ export function nextCanaryStep(state: CanaryState, nowMs: number): CanaryDecisio
       return decide({ ...s, stepIndex: s.steps.length, canaryWeightPercent: 100, pauseStartedAtMs: undefined, outcome: 'succeeded' }, 'succeeded');
     }
     if ('setWeight' in step) {
-      s = { ...s, canaryWeightPercent: s.canaryReady ? step.setWeight : s.canaryWeightPercent };
-      if (!s.canaryReady) return decide(s, 'progressing');
+      const ready = s.canaryReadyPercent !== undefined ? step.setWeight <= s.canaryReadyPercent : s.canaryReady;
+      s = { ...s, canaryWeightPercent: ready ? step.setWeight : s.canaryWeightPercent };
+      if (!ready) return decide(s, 'progressing');
       s = { ...s, stepIndex: s.stepIndex + 1 };
       continue;
     }
     const startedAtMs = s.pauseStartedAtMs ?? nowMs;
     const { durationMs } = step.pause;
-    const ended = resumed || (durationMs !== undefined && nowMs >= startedAtMs + durationMs);
+    const gate = s.analysisGate;
+    const analysisPassed = gate === undefined || (gate.lastPassAtMs !== undefined && gate.lastPassAtMs >= startedAtMs);
+    const ended = resumed || (durationMs !== undefined && nowMs >= startedAtMs + durationMs && analysisPassed);
     if (ended) {
       resumed = false; // a resume ends one pause only
       s = { ...s, stepIndex: s.stepIndex + 1, pauseStartedAtMs: undefined };
       continue;
     }
     s = { ...s, pauseStartedAtMs: startedAtMs };
-    return durationMs === undefined ? decide(s, 'waiting-for-promote') : decide(s, 'paused', startedAtMs + durationMs);
+    if (durationMs === undefined) return decide(s, 'waiting-for-promote');
+    // Past its duration but waiting for a passing analysis interval: the next interval requeues.
+    return decide(s, 'paused', nowMs >= startedAtMs + durationMs ? undefined : startedAtMs + durationMs);
   }
 }

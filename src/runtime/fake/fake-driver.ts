@@ -305,7 +305,7 @@ export class FakeRuntime {
         const answer = (): void => {
           const status = path === '/healthz' || path.startsWith('/healthz?') ? (replica.healthy ? 200 : 503) : 200;
           res.writeHead(status, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ service: o.service, revision: o.revision, replica: o.replicaId, port, path }));
+          res.end(JSON.stringify({ service: o.service, revision: o.revision, replica: o.replicaId, port, version: replica.env['DOCKMASTER_VERSION'] ?? '', path }));
         };
         if (replica.behaviour.latencyMs > 0) setTimeout(answer, replica.behaviour.latencyMs);
         else answer();

@@ -60,6 +60,10 @@ const noServices: ServicesAdmin = {
   },
   list: () => [],
   status: () => undefined,
+  rollout: async (name) => ({ ok: false, code: 'DM_ERR_SERVICE_UNKNOWN', message: `no service named '${name}' is managed here` }),
+  rollback: async (name) => ({ ok: false, code: 'DM_ERR_SERVICE_UNKNOWN', message: `no service named '${name}' is managed here` }),
+  revisions: () => undefined,
+  conflict: () => undefined,
 };
 
 export function fakeService(): FakeService {

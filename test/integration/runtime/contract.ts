@@ -102,7 +102,7 @@ export function runtimeContract(name: string, makeHarness: () => Promise<Contrac
       const { status, body } = await getJson(replica.origin, '/some/path');
       expect(status).toBe(200);
       const appPort = capabilities.appPortOf?.(replica, template) ?? Number(new URL(replica.origin ?? '').port);
-      expect(body).toEqual({ service: template.service, revision: template.revision, replica: 'r1', port: appPort, path: '/some/path' });
+      expect(body).toEqual({ service: template.service, revision: template.revision, replica: 'r1', port: appPort, version: '', path: '/some/path' });
       expect(events.some((e) => e.kind === 'started' && e.replica.id === replica.id)).toBe(true);
     });
 

@@ -1,12 +1,13 @@
-// The repo's own policies/ folder (the demo service) must always load, its command must point
-// at the demo app, and its commented Docker example must be valid once uncommented. Reads files only.
+// The repo's own policies/ folder (the demo service and the example deploy policy) must always
+// load, its command must point at the demo app, and its commented examples (Docker runtime,
+// version, deploy) must be valid once uncommented. Reads files only.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { validateServiceSpec } from '../../../src/config/service-schema.js';
+import { resolveServices, validatePolicyFolderDocument, validateServiceSpec } from '../../../src/config/service-schema.js';
 import { ServiceStore } from '../../../src/config/service-store.js';
 import { createLogger } from '../../../src/observability/logger.js';
 import { createMetrics } from '../../../src/observability/metrics.js';
@@ -14,17 +15,30 @@ import { createMetrics } from '../../../src/observability/metrics.js';
 const REPO_DIR = fileURLToPath(new URL('../../..', import.meta.url));
 const POLICIES_DIR = `${REPO_DIR}/policies`;
 
+async function loadRepoPolicies(): Promise<ServiceStore> {
+  const store = new ServiceStore({
+    dir: POLICIES_DIR,
+    logger: createLogger({ level: 'silent' }),
+    metrics: createMetrics(new Registry()),
+    runtimes: ['process'],
+    onChange: () => undefined,
+  });
+  await store.load();
+  await store.close();
+  return store;
+}
+
+/** The lines from `# <key>:` on, uncommented, as YAML (the file's commented examples). */
+async function uncommented(file: string, key: string): Promise<Record<string, unknown>> {
+  const lines = (await readFile(`${POLICIES_DIR}/${file}`, 'utf8')).split('\n');
+  const start = lines.findIndex((line) => line.startsWith(`# ${key}:`));
+  expect(start).toBeGreaterThan(0);
+  return parse(lines[start]?.replace(/^# ?/, '') ?? '') as Record<string, unknown>;
+}
+
 describe('the repo policies folder', () => {
   it('holds the demo service: 3 process replicas of the demo app with fast health checks', async () => {
-    const store = new ServiceStore({
-      dir: POLICIES_DIR,
-      logger: createLogger({ level: 'silent' }),
-      metrics: createMetrics(new Registry()),
-      runtimes: ['process'],
-      onChange: () => undefined,
-    });
-    await store.load();
-    await store.close();
+    const store = await loadRepoPolicies();
     expect(store.list()).toEqual([
       {
         kind: 'Service',
@@ -63,5 +77,30 @@ describe('the repo policies folder', () => {
       network: 'host',
       pull: 'never',
     });
+  });
+
+  it('holds the example policy careful: a canary with analysis, nothing referring to it', async () => {
+    const store = await loadRepoPolicies();
+    const careful = store.policy('careful')?.deploy;
+    expect(careful?.strategy).toBe('canary');
+    expect(careful?.progressDeadlineMs).toBe(120000);
+    expect(careful?.canary).toEqual({
+      steps: [{ setWeight: 10 }, { pause: { durationMs: 30000 } }, { setWeight: 50 }, { pause: { durationMs: 30000 } }],
+      stickySessions: false,
+      analysis: { intervalMs: 10000, minRequests: 20, failureLimit: 0, minSuccessRate: 0.99, latency: { percentile: 'p99', maxMs: 500 } },
+    });
+    expect(store.list().every((service) => service.deploy === undefined)).toBe(true);
+  });
+
+  it('has commented version and deploy examples that are valid once uncommented, the deploy following careful', async () => {
+    const demo = parse(await readFile(`${POLICIES_DIR}/demo.yaml`, 'utf8')) as Record<string, unknown>;
+    const examples = { ...(await uncommented('demo.yaml', 'version')), ...(await uncommented('demo.yaml', 'deploy')) };
+    expect(examples).toEqual({ version: '1.0.0', deploy: { policy: 'careful' } });
+    const service = validateServiceSpec({ ...demo, ...examples }, 'demo.yaml');
+    const policy = validatePolicyFolderDocument(parse(await readFile(`${POLICIES_DIR}/careful.yaml`, 'utf8')), 'careful.yaml');
+    if (!service.ok || !policy.ok) throw new Error('examples must be valid');
+    const [resolved] = resolveServices([service.value, policy.value]);
+    expect(resolved?.version).toBe('1.0.0');
+    expect(resolved?.deploy?.strategy).toBe('canary');
   });
 });

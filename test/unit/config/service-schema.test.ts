@@ -5,11 +5,15 @@ import { isRouteName } from '../../../src/config/route-schema.js';
 import {
   checkServiceSet,
   imageReferenceProblem,
+  resolveServices,
   validatePolicyFolderDocument,
   validatePolicySpec,
   validateServiceSpec,
+  type PolicyFolderDocument,
   type PolicyFolderSource,
 } from '../../../src/config/service-schema.js';
+import { DEFAULT_DEPLOY_POLICY, type DeployPolicy } from '../../../src/model/deploy.js';
+import { deployPolicyOf } from '../../../src/model/service.js';
 
 const FILE = 'policies/api.yaml';
 
@@ -42,7 +46,7 @@ describe('validateServiceSpec', () => {
     });
   });
 
-  it('accepts a full docker service as written, keeping deploy and autoscale as given', () => {
+  it('accepts a full docker service as written, filling in the deploy defaults and keeping autoscale as given', () => {
     const full = base({
       runtime: { type: 'docker', image: 'registry.example.com:5000/team/api:1.2.3', network: 'bridge', pull: 'always' },
       port: 3000,
@@ -51,11 +55,57 @@ describe('validateServiceSpec', () => {
       health: { path: '/ready?full=1', intervalMs: 2000, timeoutMs: 2000, healthyThreshold: 2, unhealthyThreshold: 5 },
       stopGraceMs: 0,
       drainTimeoutMs: 600000,
-      deploy: { strategy: 'canary', steps: [10, 50] },
+      version: '1.4.2+build.7',
+      deploy: { strategy: 'canary', canary: { steps: [{ setWeight: 10 }, { setWeight: 50 }] } },
       autoscale: { minReplicas: 1 },
     });
     const result = validateServiceSpec(full, FILE);
-    expect(result).toEqual({ ok: true, value: full });
+    expect(result).toEqual({
+      ok: true,
+      value: {
+        ...full,
+        deploy: { ...DEFAULT_DEPLOY_POLICY, strategy: 'canary', canary: { steps: [{ setWeight: 10 }, { setWeight: 50 }], stickySessions: false } },
+      },
+    });
+  });
+
+  const strategies: Array<{ strategy: string; deploy: Record<string, unknown>; check: (policy: DeployPolicy) => unknown; expected: unknown }> = [
+    { strategy: 'rolling', deploy: { strategy: 'rolling', rolling: { maxSurge: 1, maxUnavailable: 0 } }, check: (p) => p.rolling, expected: { maxSurge: 1, maxUnavailable: 0, minReadyMs: 0 } },
+    {
+      strategy: 'blue-green',
+      deploy: { strategy: 'blue-green', blueGreen: { autoPromote: false, preview: true } },
+      check: (p) => p.blueGreen,
+      expected: { autoPromote: false, autoPromoteDelayMs: 0, scaleDownDelayMs: 30000, preview: { header: 'x-dockmaster-preview', value: '1' } },
+    },
+    {
+      strategy: 'canary',
+      deploy: { strategy: 'canary', canary: { steps: [{ setWeight: 25 }, { pause: {} }], analysis: { successRate: 0.95 } } },
+      check: (p) => p.canary,
+      expected: { steps: [{ setWeight: 25 }, { pause: {} }], stickySessions: false, analysis: { intervalMs: 10000, minRequests: 50, failureLimit: 0, minSuccessRate: 0.95 } },
+    },
+  ];
+
+  it.each(strategies)('accepts a $strategy service with its parameters', ({ strategy, deploy, check, expected }) => {
+    const result = validateServiceSpec(base({ deploy }), FILE);
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    const policy = result.value.deploy as DeployPolicy;
+    expect(policy.strategy).toBe(strategy);
+    expect(check(policy)).toEqual(expected);
+  });
+
+  it('keeps a reference to a named policy as written (the set resolves it)', () => {
+    const result = validateServiceSpec(base({ deploy: { policy: 'careful' } }), FILE);
+    expect(result.ok && result.value.deploy).toEqual({ policy: 'careful' });
+  });
+
+  it('leaves deploy out when the service sets none: the default policy applies', () => {
+    const result = validateServiceSpec(base(), FILE);
+    expect(result.ok && 'deploy' in result.value).toBe(false);
+  });
+
+  it.each(['1', '1.4.2', 'v2-rc.1+sha.5114f85', '2024-06-01T12:00', 'x'.repeat(128)])('accepts the version %s', (version) => {
+    const result = validateServiceSpec(base({ version }), FILE);
+    expect(result.ok && result.value.version).toBe(version);
   });
 
   it('fills in docker network and pull, and keeps a process cwd', () => {
@@ -77,7 +127,7 @@ describe('validateServiceSpec', () => {
   });
 
   it('returns a frozen copy that does not share the input', () => {
-    const input = base({ env: { A: '1' }, deploy: { strategy: 'rolling' } });
+    const input = base({ env: { A: '1' }, deploy: { strategy: 'rolling', canary: { steps: [{ setWeight: 1 }] } } });
     const result = validateServiceSpec(input, FILE);
     expect(result.ok).toBe(true);
     if (!result.ok) return;
@@ -86,6 +136,7 @@ describe('validateServiceSpec', () => {
     expect(Object.isFrozen(result.value.env)).toBe(true);
     expect(Object.isFrozen(result.value.health)).toBe(true);
     expect(Object.isFrozen(result.value.deploy)).toBe(true);
+    expect(Object.isFrozen((result.value.deploy as DeployPolicy).canary.steps)).toBe(true);
     expect(Object.isFrozen(input['env'])).toBe(false);
     expect(Object.isFrozen(input['deploy'])).toBe(false);
   });
@@ -230,9 +281,37 @@ describe('validateServiceSpec', () => {
       name: 'deploy and autoscale must be mappings',
       value: base({ deploy: 'rolling', autoscale: [1] }),
       problems: [
-        { path: '/deploy', message: 'must be a mapping of keys to values' },
         { path: '/autoscale', message: 'must be a mapping of keys to values' },
+        { path: '/deploy', message: 'must be a mapping of keys to values' },
       ],
+    },
+    {
+      name: 'a bad deploy field is reported at its path under /deploy',
+      value: base({ deploy: { strategy: 'canary', rolling: { maxSurge: '1.5%' }, canary: { steps: [{ setWeight: 120 }] } } }),
+      problems: [
+        { path: '/deploy/rolling/maxSurge', message: "must be a count from 0 to 1000 or a whole percentage like '25%'" },
+        { path: '/deploy/canary/steps/0/setWeight', message: 'must be an integer from 0 to 100' },
+      ],
+    },
+    {
+      name: 'a deploy with maxSurge and maxUnavailable both 0 is reported at /deploy/rolling',
+      value: base({ deploy: { rolling: { maxSurge: '0%', maxUnavailable: 0 } } }),
+      problems: [{ path: '/deploy/rolling', message: 'maxSurge and maxUnavailable may not both be 0' }],
+    },
+    {
+      name: 'a deploy reference with other keys is reported at the extra key',
+      value: base({ deploy: { policy: 'careful', autoRollback: false } }),
+      problems: [{ path: '/deploy/autoRollback', message: "unknown key 'autoRollback': a reference to a named policy holds only 'policy'" }],
+    },
+    ...['', '1.4 beta', 'x'.repeat(129), 'café', 'a\tb'].map((version) => ({
+      name: `the version ${JSON.stringify(version)} is reported at /version`,
+      value: base({ version }),
+      problems: [{ path: '/version', message: 'must be 1 to 128 printable ASCII characters without spaces, e.g. 1.4.2' }],
+    })),
+    {
+      name: 'a version that is a number is reported: versions are strings',
+      value: base({ version: 2 }),
+      problems: [{ path: '/version', message: 'must be a string' }],
     },
     {
       name: 'a name that is not a DNS label is reported at /name',
@@ -293,9 +372,14 @@ describe('imageReferenceProblem', () => {
 });
 
 describe('validatePolicySpec', () => {
-  it('accepts a named deploy and autoscale policy as written', () => {
+  it('accepts a named deploy and autoscale policy, filling in the deploy defaults', () => {
     const policy = { kind: 'Policy', name: 'careful', deploy: { strategy: 'canary' }, autoscale: { maxReplicas: 5 } };
-    expect(validatePolicySpec(policy, FILE)).toEqual({ ok: true, value: policy });
+    expect(validatePolicySpec(policy, FILE)).toEqual({ ok: true, value: { ...policy, deploy: { ...DEFAULT_DEPLOY_POLICY, strategy: 'canary' } } });
+  });
+
+  it('accepts an autoscale-only policy without a deploy', () => {
+    const result = validatePolicySpec({ kind: 'Policy', name: 'elastic', autoscale: { maxReplicas: 5 } }, FILE);
+    expect(result.ok && 'deploy' in result.value).toBe(false);
   });
 
   const rejected: Array<{ name: string; value: unknown; problems: Array<{ path: string; message: string }> }> = [
@@ -314,6 +398,16 @@ describe('validatePolicySpec', () => {
       value: { kind: 'Policy', deploy: {} },
       problems: [{ path: '/name', message: 'is required' }],
     },
+    {
+      name: "a policy's bad deploy field is reported at its path under /deploy",
+      value: { kind: 'Policy', name: 'p', deploy: { canary: { analysis: { failureLimit: 1 } } } },
+      problems: [{ path: '/deploy/canary/analysis', message: "needs 'successRate', 'latency' or both: without a threshold every interval would pass" }],
+    },
+    {
+      name: "a policy's deploy may not refer to another policy",
+      value: { kind: 'Policy', name: 'p', deploy: { policy: 'q' } },
+      problems: [{ path: '/deploy/policy', message: 'a named policy must write its deploy section out: it cannot refer to another policy' }],
+    },
   ];
 
   it.each(rejected)('$name', ({ value, problems }) => {
@@ -331,8 +425,8 @@ describe('validatePolicyFolderDocument', () => {
 });
 
 describe('checkServiceSet', () => {
-  function source(kind: 'Service' | 'Policy', name: string, file: string): PolicyFolderSource {
-    const result = validatePolicyFolderDocument(kind === 'Service' ? base({ name }) : { kind, name, deploy: {} }, file);
+  function source(kind: 'Service' | 'Policy', name: string, file: string, extra: Record<string, unknown> = {}): PolicyFolderSource {
+    const result = validatePolicyFolderDocument(kind === 'Service' ? base({ name, ...extra }) : { kind, name, deploy: {}, ...extra }, file);
     if (!result.ok) throw new Error('fixture must be valid');
     return { spec: result.value, file };
   }
@@ -363,9 +457,89 @@ describe('checkServiceSet', () => {
       sources: [source('Service', 'api', 'policies/a.yaml'), source('Policy', 'api', 'policies/a.yaml')],
       problems: [],
     },
+    {
+      name: 'a reference to a policy of the set is fine, wherever the policy stands',
+      sources: [source('Service', 'api', 'policies/a.yaml', { deploy: { policy: 'careful' } }), source('Policy', 'careful', 'policies/z.yaml')],
+      problems: [],
+    },
+    {
+      name: 'a reference to a missing policy is reported at /deploy/policy, naming the policies there are',
+      sources: [
+        source('Service', 'api', 'policies/a.yaml', { deploy: { policy: 'carefull' } }),
+        source('Policy', 'careful', 'policies/p.yaml'),
+        source('Policy', 'elastic', 'policies/p.yaml', { deploy: undefined, autoscale: { maxReplicas: 3 } }),
+      ],
+      problems: [
+        {
+          file: 'policies/a.yaml',
+          path: '/deploy/policy',
+          message: "refers to policy 'carefull', but no 'kind: Policy' document has that name (deploy policies: careful)",
+        },
+      ],
+    },
+    {
+      name: 'a reference in a set without policies says there are none',
+      sources: [source('Service', 'api', 'policies/a.yaml', { deploy: { policy: 'careful' } })],
+      problems: [
+        { file: 'policies/a.yaml', path: '/deploy/policy', message: "refers to policy 'careful', but no 'kind: Policy' document has that name (no deploy policies here)" },
+      ],
+    },
+    {
+      name: 'a reference to a policy without deploy is reported at /deploy/policy',
+      sources: [
+        source('Policy', 'elastic', 'policies/p.yaml', { deploy: undefined, autoscale: { maxReplicas: 3 } }),
+        source('Service', 'api', 'policies/a.yaml', { deploy: { policy: 'elastic' } }),
+      ],
+      problems: [{ file: 'policies/a.yaml', path: '/deploy/policy', message: "refers to policy 'elastic', which has no 'deploy' section" }],
+    },
+    {
+      name: 'a service named like a policy is not a policy: its reference still fails',
+      sources: [source('Service', 'careful', 'policies/a.yaml', { deploy: { policy: 'careful' } })],
+      problems: [
+        { file: 'policies/a.yaml', path: '/deploy/policy', message: "refers to policy 'careful', but no 'kind: Policy' document has that name (no deploy policies here)" },
+      ],
+    },
   ];
 
   it.each(cases)('$name', ({ sources, problems }) => {
     expect(checkServiceSet(sources)).toEqual(problems);
+  });
+});
+
+describe('resolveServices', () => {
+  function spec(value: Record<string, unknown>): PolicyFolderDocument {
+    const result = validatePolicyFolderDocument(value, FILE);
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    return result.value;
+  }
+
+  const careful = spec({ kind: 'Policy', name: 'careful', deploy: { strategy: 'canary', canary: { analysis: { successRate: 0.99 } } } });
+
+  it('publishes only services, in order, each a ServiceSpec', () => {
+    const resolved = resolveServices([spec(base({ name: 'b' })), careful, spec(base({ name: 'a' }))]);
+    expect(resolved.map((s) => s.name)).toEqual(['b', 'a']);
+    expect(resolved.map((s) => s.kind)).toEqual(['Service', 'Service']);
+  });
+
+  it("replaces a reference with the named policy's deploy", () => {
+    const [api] = resolveServices([spec(base({ deploy: { policy: 'careful' } })), careful]);
+    expect(api?.deploy).toEqual(careful.deploy);
+    expect(api?.deploy?.strategy).toBe('canary');
+    expect(api !== undefined && deployPolicyOf(api).canary.analysis?.minSuccessRate).toBe(0.99);
+    expect(Object.isFrozen(api)).toBe(true);
+  });
+
+  it('keeps a written-out deploy, and no deploy as none (the default policy)', () => {
+    const own = spec(base({ name: 'own', deploy: { strategy: 'blue-green' } }));
+    const [ownResolved, plain] = resolveServices([own, spec(base({ name: 'plain' })), careful]);
+    expect(ownResolved?.deploy?.strategy).toBe('blue-green');
+    expect(plain !== undefined && 'deploy' in plain).toBe(false);
+    expect(plain !== undefined && deployPolicyOf(plain)).toBe(DEFAULT_DEPLOY_POLICY);
+  });
+
+  it('keeps every other field, version and autoscale included', () => {
+    const written = spec(base({ version: '2.0.0', autoscale: { maxReplicas: 4 }, deploy: { policy: 'careful' } }));
+    const [resolved] = resolveServices([written, careful]);
+    expect(resolved).toEqual({ ...written, deploy: careful.deploy });
   });
 });

@@ -10,7 +10,8 @@ import { parse, parseAllDocuments } from 'yaml';
 import { ServiceStore, type ServiceStoreDeps } from '../../../src/config/service-store.js';
 import { setYamlDocumentField } from '../../../src/config/yaml-document-set-in.js';
 import { ConfigError } from '../../../src/errors.js';
-import type { ServiceSpec } from '../../../src/model/service.js';
+import { DEFAULT_DEPLOY_POLICY } from '../../../src/model/deploy.js';
+import { deployPolicyOf, type ServiceSpec } from '../../../src/model/service.js';
 import { createLogger } from '../../../src/observability/logger.js';
 import { createMetrics, type Metrics } from '../../../src/observability/metrics.js';
 import { eventually } from '../../helpers/eventually.js';
@@ -105,8 +106,8 @@ describe('ServiceStore.load', () => {
     expect(harness.store.get('b')?.runtime).toEqual({ type: 'docker', image: 'b:1', network: 'host', pull: 'if-missing' });
     expect(harness.store.get('a')?.replicas).toBe(1);
     expect(harness.store.get('careful')).toBeUndefined();
-    expect(harness.store.policies()).toEqual([{ kind: 'Policy', name: 'careful', deploy: { strategy: 'canary' } }]);
-    expect(harness.store.policy('careful')?.deploy).toEqual({ strategy: 'canary' });
+    expect(harness.store.policies()).toEqual([{ kind: 'Policy', name: 'careful', deploy: { ...DEFAULT_DEPLOY_POLICY, strategy: 'canary' } }]);
+    expect(harness.store.policy('careful')?.deploy?.strategy).toBe('canary');
     expect(harness.changes.map(names)).toEqual([['a', 'b']]);
     expect(await metricValue(harness.metrics, 'dockmaster_config_reloads_total', { source: 'file', result: 'success' })).toBe(1);
     expect(await metricValue(harness.metrics, 'dockmaster_config_last_reload_success')).toBe(1);
@@ -330,6 +331,136 @@ describe('ServiceStore.delete', () => {
     expect(await harness.store.delete('nope')).toBe(false);
     expect(await harness.store.delete('careful')).toBe(false);
     expect(harness.changes).toHaveLength(1);
+  });
+});
+
+const STRATEGIES = `kind: Service
+name: rolling
+runtime: {type: process, command: [node, r.mjs]}
+deploy:
+  rolling: {maxSurge: 1, maxUnavailable: 0, minReadyMs: 1000}
+---
+kind: Service
+name: blue-green
+runtime: {type: process, command: [node, b.mjs]}
+deploy:
+  strategy: blue-green
+  blueGreen: {autoPromote: false, preview: {header: X-Preview, value: "on"}}
+---
+kind: Service
+name: canary
+runtime: {type: process, command: [node, c.mjs]}
+version: 1.4.2
+deploy:
+  strategy: canary
+  canary:
+    steps: [{setWeight: 20}, {pause: {durationMs: 30000}}, {setWeight: 50}, {pause: {}}]
+    analysis: {successRate: 0.99, latency: {maxMs: 500}}
+`;
+
+/** A service following the policy `careful`, and that policy, in two files. */
+const REFERRING = 'kind: Service\nname: api\nruntime: {type: process, command: [node, api.mjs]}\ndeploy: {policy: careful}\n';
+const CAREFUL_CANARY = 'kind: Policy\nname: careful\ndeploy:\n  strategy: canary\n  canary:\n    steps: [{setWeight: 10}, {pause: {}}]\n';
+
+describe('ServiceStore: deploy policies', () => {
+  it('loads a service of each strategy with its parameters and defaults, and its version', async () => {
+    await write('s.yaml', STRATEGIES);
+    await harness.store.load();
+    const [rolling, blueGreen, canary] = harness.store.list().map(deployPolicyOf);
+    expect(rolling).toEqual({ ...DEFAULT_DEPLOY_POLICY, rolling: { maxSurge: 1, maxUnavailable: 0, minReadyMs: 1000 } });
+    expect(blueGreen?.strategy).toBe('blue-green');
+    expect(blueGreen?.blueGreen).toEqual({ autoPromote: false, autoPromoteDelayMs: 0, scaleDownDelayMs: 30000, preview: { header: 'x-preview', value: 'on' } });
+    expect(canary?.strategy).toBe('canary');
+    expect(canary?.canary).toEqual({
+      steps: [{ setWeight: 20 }, { pause: { durationMs: 30000 } }, { setWeight: 50 }, { pause: {} }],
+      stickySessions: false,
+      analysis: { intervalMs: 10000, minRequests: 50, failureLimit: 0, minSuccessRate: 0.99, latency: { percentile: 'p99', maxMs: 500 } },
+    });
+    expect(harness.store.get('canary')?.version).toBe('1.4.2');
+  });
+
+  it('rejects a bad deploy section with its path and line, and keeps the previous set', async () => {
+    await write('a.yaml', SERVICE_A);
+    await harness.store.load();
+    await write('b.yaml', 'kind: Service\nname: b\nruntime: {type: process, command: [x]}\ndeploy:\n  rolling:\n    maxSurge: 0\n    maxUnavailable: "0%"\n  canary:\n    steps: [{setWeight: 150}]\n');
+    const error = await harness.store.load().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ConfigError);
+    const b = join(harness.dir, 'b.yaml');
+    expect((error as ConfigError).problems).toEqual([
+      { file: b, path: '/deploy/rolling', message: 'maxSurge and maxUnavailable may not both be 0 (line 5)' },
+      { file: b, path: '/deploy/canary/steps/0/setWeight', message: 'must be an integer from 0 to 100 (line 9)' },
+    ]);
+    expect(names(harness.store.list())).toEqual(['a']);
+  });
+
+  it('rejects a reference to a policy that does not exist, naming it at /deploy/policy', async () => {
+    await write('api.yaml', REFERRING);
+    await expect(harness.store.load()).rejects.toThrow(
+      `${join(harness.dir, 'api.yaml')}: /deploy/policy: refers to policy 'careful', but no 'kind: Policy' document has that name (no deploy policies here)`,
+    );
+  });
+
+  it('rejects a reference to a policy that has no deploy section', async () => {
+    await write('api.yaml', REFERRING);
+    await write('p.yaml', 'kind: Policy\nname: careful\nautoscale: {maxReplicas: 3}\n');
+    await expect(harness.store.load()).rejects.toThrow("/deploy/policy: refers to policy 'careful', which has no 'deploy' section");
+  });
+
+  it('publishes a referring service with the named policy resolved, and keeps the reference in its document', async () => {
+    await write('api.yaml', REFERRING);
+    await write('p.yaml', CAREFUL_CANARY);
+    await harness.store.load();
+    const careful = harness.store.policy('careful')?.deploy;
+    expect(careful?.canary.steps).toEqual([{ setWeight: 10 }, { pause: {} }]);
+    expect(harness.store.get('api')?.deploy).toEqual(careful);
+    expect(harness.store.list()[0]?.deploy).toEqual(careful);
+    expect(harness.changes.at(-1)?.[0]?.deploy).toEqual(careful);
+    expect(harness.store.document('api')?.deploy).toEqual({ policy: 'careful' });
+  });
+
+  it('re-publishes the services that refer to a policy when the policy is edited', async () => {
+    await write('api.yaml', REFERRING);
+    await write('b.yaml', SERVICE_B);
+    await write('p.yaml', CAREFUL_CANARY);
+    await harness.store.load();
+    harness.store.watch();
+    await write('p.yaml', 'kind: Policy\nname: careful\ndeploy:\n  strategy: blue-green\n  blueGreen: {preview: true}\n');
+    await eventually(() => expect(harness.changes).toHaveLength(2));
+    const [api, b] = harness.changes[1] ?? [];
+    expect(api?.deploy?.strategy).toBe('blue-green');
+    expect(api?.deploy?.blueGreen.preview).toEqual({ header: 'x-dockmaster-preview', value: '1' });
+    expect(b?.deploy).toBeUndefined();
+    expect(harness.store.get('api')?.deploy?.strategy).toBe('blue-green');
+  });
+
+  it('rejects removing a policy that a service still refers to; the resolved services keep serving', async () => {
+    await write('api.yaml', REFERRING);
+    await write('p.yaml', CAREFUL_CANARY);
+    await harness.store.load();
+    await rm(join(harness.dir, 'p.yaml'));
+    await harness.store.reload();
+    expect(reloadLogs('failure')[0]?.['problems']).toEqual([
+      expect.objectContaining({ path: '/deploy/policy', message: expect.stringContaining("refers to policy 'careful'") }),
+    ]);
+    expect(harness.store.get('api')?.deploy?.strategy).toBe('canary');
+    expect(harness.changes).toHaveLength(1);
+  });
+
+  it('accepts a PUT referring to an existing policy and refuses one referring to a missing policy', async () => {
+    await write('p.yaml', CAREFUL_CANARY);
+    await harness.store.load();
+    const body = { runtime: { type: 'process', command: ['node', 'x.mjs'] } };
+    expect(await harness.store.put('x', { ...body, deploy: { policy: 'careful' } })).toEqual({ ok: true, created: true });
+    expect(harness.store.get('x')?.deploy?.strategy).toBe('canary');
+
+    const missing = await harness.store.put('y', { ...body, deploy: { policy: 'nope' } });
+    expect(missing.ok ? [] : missing.problems.map(({ path, message }) => ({ path, message }))).toEqual([
+      { path: '/deploy/policy', message: "refers to policy 'nope', but no 'kind: Policy' document has that name (deploy policies: careful)" },
+    ]);
+    expect(await filesInDir()).toEqual(['p.yaml', 'x.yaml']);
   });
 });
 

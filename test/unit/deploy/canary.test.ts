@@ -87,3 +87,21 @@ describe('checkCanarySteps', () => {
     ]);
   });
 });
+
+describe('nextCanaryStep with per-weight readiness and an analysis gate', () => {
+  it('completes a setWeight step only when the ready canary replicas can take that weight', () => {
+    const s = { ...startCanary([{ setWeight: 20 }, { setWeight: 50 }, { pause: {} }]), canaryReadyPercent: 25 };
+    const d = nextCanaryStep(s, 0);
+    expect(d).toMatchObject({ status: 'progressing', weights: { canaryPercent: 20 }, state: { stepIndex: 1 } });
+    expect(nextCanaryStep({ ...d.state, canaryReadyPercent: 50 }, 1)).toMatchObject({ status: 'waiting-for-promote', weights: { canaryPercent: 50 } });
+  });
+
+  it('holds a timed pause past its duration until an interval passed after the pause began', () => {
+    const s = { ...startCanary([{ setWeight: 20 }, { pause: { durationMs: 1_000 } }]), canaryReady: true, analysisGate: { lastPassAtMs: undefined } };
+    const paused = nextCanaryStep(s, 0).state;
+    expect(nextCanaryStep(paused, 5_000)).toMatchObject({ status: 'paused', requeueAtMs: undefined, state: { stepIndex: 1 } });
+    expect(nextCanaryStep({ ...paused, analysisGate: { lastPassAtMs: 500 } }, 5_000)).toMatchObject({ status: 'succeeded' });
+    // A pass from before the pause began does not count.
+    expect(nextCanaryStep({ ...paused, analysisGate: { lastPassAtMs: -1 } }, 5_000).status).toBe('paused');
+  });
+});

@@ -11,6 +11,7 @@ import { METRIC } from '../../../src/observability/metric-names.js';
 import { isPickable, type Endpoint } from '../../../src/model/endpoint.js';
 import type { RouteSpec } from '../../../src/model/route.js';
 import type { RoutingTable } from '../../../src/model/routing-table.js';
+import type { TrafficSplit } from '../../../src/model/traffic.js';
 
 const START_MS = 5_000_000;
 const API_POOL = 'service:api';
@@ -461,5 +462,74 @@ describe('TableBuilder: slow start', () => {
     vi.advanceTimersByTime(1_000);
     builder.setEndpoints(api(ep('a'), ep('b')), true);
     expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe('TableBuilder: traffic splits', () => {
+  const canary = (percent: number): TrafficSplit => ({ weights: [{ revision: 'r1', percent: 100 - percent }, { revision: 'r2', percent }] });
+  const twoRevisions = (): EndpointSnapshot => api(ep('a', { revision: 'r1' }), ep('b', { revision: 'r1' }), ep('c', { revision: 'r2' }));
+  const groups = (table: RoutingTable | undefined): Array<[string, number, string[]]> =>
+    table?.pools.get(API_POOL)?.split?.groups.map((g) => [g.revision, g.percent, g.endpoints.map((e) => e.id)]) ?? [];
+
+  it('builds at once on a new split, even inside the coalescing interval', () => {
+    const { builder, tables } = rig();
+    builder.setRoutes([serviceRoute('api', 'api')]);
+    builder.setEndpoints(twoRevisions());
+    vi.advanceTimersByTime(10);
+    const built = tables.length;
+    builder.setTraffic(new Map([['api', canary(20)]]));
+    expect(tables).toHaveLength(built + 1);
+    expect(groups(tables.at(-1))).toEqual([
+      ['r1', 80, ['a', 'b']],
+      ['r2', 20, ['c']],
+    ]);
+    builder.setTraffic(new Map([['api', canary(50)]]));
+    expect(groups(tables.at(-1)).map(([revision, percent]) => [revision, percent])).toEqual([
+      ['r1', 50],
+      ['r2', 50],
+    ]);
+  });
+
+  it('builds nothing for the same split again', () => {
+    const { builder, tables } = rig();
+    builder.setRoutes([serviceRoute('api', 'api')]);
+    builder.setEndpoints(twoRevisions(), true);
+    builder.setTraffic(new Map([['api', canary(20)]]));
+    const built = tables.length;
+    builder.setTraffic(new Map([['api', canary(20)]]));
+    expect(tables).toHaveLength(built);
+  });
+
+  it('keeps the split through later endpoint changes, and drops it when the service leaves the map', () => {
+    const { builder, tables } = rig();
+    builder.setRoutes([serviceRoute('api', 'api')]);
+    builder.setTraffic(new Map([['api', canary(20)]]));
+    builder.setEndpoints(api(ep('a', { revision: 'r1' }), ep('d', { revision: 'r2' })), true);
+    expect(groups(tables.at(-1))).toEqual([
+      ['r1', 80, ['a']],
+      ['r2', 20, ['d']],
+    ]);
+    builder.setTraffic(new Map());
+    expect(tables.at(-1)?.pools.get(API_POOL)?.split).toBeUndefined();
+  });
+
+  it('lays ejection and slow start over the endpoints inside the groups: the same objects as the pool', () => {
+    const { builder, tables, ejected } = rig({}, { slowStartMs: 10_000, panicThresholdPercent: 0 });
+    builder.setRoutes([serviceRoute('api', 'api')]);
+    builder.setEndpoints(api(ep('a', { revision: 'r1' }), ep('b', { revision: 'r1' })), true);
+    vi.advanceTimersByTime(1_000);
+    eject(ejected, API_POOL, 'a');
+    builder.setEndpoints(twoRevisions(), true);
+    builder.setTraffic(new Map([['api', canary(20)]]));
+    const table = tables.at(-1);
+    const poolEndpoints = pool(table);
+    const split = table?.pools.get(API_POOL)?.split;
+    for (const group of split?.groups ?? []) for (const e of group.endpoints) expect(poolEndpoints).toContain(e);
+    const a = split?.groups[0]?.endpoints.find((e) => e.id === 'a');
+    const c = split?.groups[1]?.endpoints.find((e) => e.id === 'c');
+    expect(a && isPickable(a)).toBe(false);
+    // c just appeared: 10% of (1 x 10) = 1; b is 1 s into its own ramp: 20% of 10 = 2.
+    expect(c?.weight).toBe(1);
+    expect(split?.groups[0]?.endpoints.find((e) => e.id === 'b')?.weight).toBe(2);
   });
 });

@@ -1,14 +1,18 @@
 // Compiling route specs into a table: order, pools, defaults and timeouts. Pure.
 import { describe, expect, it } from 'vitest';
 import {
+  compileSplit,
   compileTable,
   DEFAULT_ROUTE_TIMEOUT_MS,
   MAX_BODY_IDLE_TIMEOUT_MS,
   MAX_CONNECT_TIMEOUT_MS,
+  regroupSplit,
   routeTimeouts,
+  stickySetCookie,
 } from '../../../src/routing/compile-table.js';
 import type { Endpoint } from '../../../src/model/endpoint.js';
 import type { RouteSpec } from '../../../src/model/route.js';
+import { stickyCookieName, type TrafficSplit } from '../../../src/model/traffic.js';
 
 function spec(name: string, match: RouteSpec['match'], extra: Partial<RouteSpec> = {}): RouteSpec {
   return { kind: 'Route', name, match, service: 'svc', ...extra };
@@ -105,6 +109,104 @@ describe('compileTable', () => {
     expect(Object.isFrozen(table)).toBe(true);
     expect(Object.isFrozen(table.routes)).toBe(true);
     expect(Object.isFrozen(table.routes[0])).toBe(true);
+  });
+});
+
+describe('compileTable with traffic splits', () => {
+  const rev = (id: string, revision: string | undefined, extra: Partial<Endpoint> = {}): Endpoint => ({
+    id,
+    origin: `http://127.0.0.1:${4000 + id.charCodeAt(0) + id.length}`,
+    weight: 1,
+    source: 'managed',
+    healthy: true,
+    draining: false,
+    revision,
+    ...extra,
+  });
+  const s1 = rev('s1', 'stable');
+  const s2 = rev('s2', 'stable');
+  const c1 = rev('c1', 'canary');
+  const endpoints = new Map([['svc', [s1, c1, s2]]]);
+  const canary: TrafficSplit = { weights: [{ revision: 'stable', percent: 80 }, { revision: 'canary', percent: 20 }] };
+
+  it('groups a split service pool by revision, in the order of the weights, and keeps the whole pool', () => {
+    const pool = compileTable([spec('a', {})], endpoints, 1, new Map([['svc', canary]])).pools.get('service:svc');
+    expect(pool?.endpoints).toEqual([s1, c1, s2]);
+    expect(pool?.split?.groups.map((g) => [g.revision, g.percent, g.endpoints.map((e) => e.id)])).toEqual([
+      ['stable', 80, ['s1', 's2']],
+      ['canary', 20, ['c1']],
+    ]);
+    expect(pool?.split?.preview).toBeUndefined();
+    expect(pool?.split?.stickyCookie).toBeUndefined();
+    expect(pool?.split?.groups[0]?.setCookie).toBeUndefined();
+  });
+
+  it('puts the very endpoint objects of the pool into the groups', () => {
+    const pool = compileTable([spec('a', {})], endpoints, 1, new Map([['svc', canary]])).pools.get('service:svc');
+    expect(pool?.split?.groups[0]?.endpoints[0]).toBe(pool?.endpoints[0]);
+  });
+
+  it('gives pools of services without a split, and static pools, no split at all', () => {
+    const table = compileTable(
+      [spec('a', {}), spec('other', { pathPrefix: '/o' }, { service: 'other' }), spec('st', { pathPrefix: '/s' }, { service: undefined, upstreams: [{ url: 'http://127.0.0.1:1' }] })],
+      new Map([...endpoints, ['other', [rev('o1', 'x')]]]),
+      1,
+      new Map([['svc', canary]]),
+    );
+    expect(table.pools.get('service:other')).not.toHaveProperty('split');
+    expect(table.pools.get('route:st')).not.toHaveProperty('split');
+    expect(table.pools.get('service:svc')?.split).toBeDefined();
+  });
+
+  it('compiles the blue-green preview (header lower-cased) onto the preview revision\'s group', () => {
+    const split = compileSplit(
+      { weights: [{ revision: 'blue', percent: 100 }, { revision: 'green', percent: 0 }], preview: { header: 'X-Preview', value: 'Yes', revision: 'green' } },
+      [rev('b1', 'blue'), rev('g1', 'green')],
+    );
+    expect(split.preview).toMatchObject({ header: 'x-preview', value: 'Yes' });
+    expect(split.preview?.group).toBe(split.groups[1]);
+    expect(split.preview?.group.endpoints.map((e) => e.id)).toEqual(['g1']);
+  });
+
+  it('gives a preview revision without a weight its own group at 0%', () => {
+    const split = compileSplit({ weights: [{ revision: 'blue', percent: 100 }], preview: { header: 'x-preview', value: '1', revision: 'green' } }, [rev('b1', 'blue'), rev('g1', 'green')]);
+    expect(split.groups.map((g) => [g.revision, g.percent])).toEqual([
+      ['blue', 100],
+      ['green', 0],
+    ]);
+    expect(split.preview?.group.endpoints.map((e) => e.id)).toEqual(['g1']);
+  });
+
+  it('precomputes the sticky cookie of each group', () => {
+    const split = compileSplit({ ...canary, stickyCookie: stickyCookieName('svc') }, [s1, c1]);
+    expect(split.stickyCookie).toBe('dm-rev-svc');
+    expect(split.groups.map((g) => g.setCookie)).toEqual([
+      'dm-rev-svc=stable; Path=/; HttpOnly; SameSite=Lax',
+      'dm-rev-svc=canary; Path=/; HttpOnly; SameSite=Lax',
+    ]);
+    expect(split.groups.map((g) => g.cookieValue)).toEqual(['stable', 'canary']);
+  });
+
+  it('encodes a revision a cookie cannot carry', () => {
+    expect(stickySetCookie('c', 'v1; evil=1')).toBe('c=v1%3B%20evil%3D1; Path=/; HttpOnly; SameSite=Lax');
+  });
+
+  it('leaves endpoints of revisions the split does not name in the pool only, and clamps bad percents to 0', () => {
+    const split = compileSplit({ weights: [{ revision: 'stable', percent: -5 }, { revision: 'canary', percent: Number.NaN }, { revision: 'stable', percent: 50 }] }, [s1, c1, rev('x1', 'third'), rev('n1', undefined)]);
+    expect(split.groups.map((g) => [g.revision, g.percent, g.endpoints.length])).toEqual([
+      ['stable', 0, 1],
+      ['canary', 0, 1],
+    ]);
+  });
+
+  it('regroups a split over new endpoint objects, keeping percents, preview and cookie', () => {
+    const split = compileSplit({ ...canary, stickyCookie: 'k', preview: { header: 'x-p', value: '1', revision: 'canary' } }, [s1, c1]);
+    const ejected = { ...c1, healthy: false };
+    const again = regroupSplit(split, [s1, ejected]);
+    expect(again.groups.map((g) => [g.revision, g.percent, g.setCookie])).toEqual(split.groups.map((g) => [g.revision, g.percent, g.setCookie]));
+    expect(again.groups[1]?.endpoints[0]).toBe(ejected);
+    expect(again.preview?.group).toBe(again.groups[1]);
+    expect(again.stickyCookie).toBe('k');
   });
 });
 

@@ -22,6 +22,18 @@ describe('replicaEnv', () => {
       DOCKMASTER_REPLICA: 'r7',
     });
   });
+
+  it('adds DOCKMASTER_VERSION only when the template has a version', () => {
+    expect(replicaEnv({ ...template, version: '1.4.2' }, 'r7', 31000)).toEqual({
+      LOG: 'debug',
+      PORT: '31000',
+      DOCKMASTER_SERVICE: 'web',
+      DOCKMASTER_REVISION: 'abc1234567',
+      DOCKMASTER_REPLICA: 'r7',
+      DOCKMASTER_VERSION: '1.4.2',
+    });
+    expect(replicaEnv({ ...template, version: undefined }, 'r7', 31000)).not.toHaveProperty('DOCKMASTER_VERSION');
+  });
 });
 
 describe('envList and loopbackOrigin', () => {

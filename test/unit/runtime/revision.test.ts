@@ -1,5 +1,9 @@
-// templateRevision: stable, key-order independent, sensitive to what runs. Unit: pure.
+// templateRevision (and the version a replicaTemplate carries into it): stable, key-order
+// independent, sensitive to what runs. Unit: pure.
 import { describe, expect, it } from 'vitest';
+import { replicaTemplate } from '../../../src/deploy/replica-template.js';
+import { DEFAULT_DEPLOY_POLICY } from '../../../src/model/deploy.js';
+import { SERVICE_DEFAULTS, type ServiceSpec } from '../../../src/model/service.js';
 import { canonicalJson, templateRevision } from '../../../src/runtime/revision.js';
 import type { ReplicaTemplate } from '../../../src/runtime/runtime-driver.js';
 
@@ -52,6 +56,18 @@ describe('templateRevision', () => {
     expect(templateRevision(same)).toBe(templateRevision(base));
   });
 
+  it('changes with the version label, and with adding one', () => {
+    const v1 = templateRevision({ ...base, version: '1.4.2' });
+    expect(v1).not.toBe(templateRevision(base));
+    expect(v1).not.toBe(templateRevision({ ...base, version: '1.4.3' }));
+    expect(v1).toBe(templateRevision({ ...base, version: '1.4.2' }));
+  });
+
+  it('keeps the revision of a template without a version: a missing version and an undefined one hash as before', () => {
+    expect(templateRevision({ runtime: { kind: 'process', command: ['node', 'a.mjs'] }, env: {}, port: 0, version: undefined })).toBe('f752134099');
+    expect(templateRevision({ ...base, version: undefined })).toBe(templateRevision(base));
+  });
+
   it('treats a missing cwd and an undefined one alike', () => {
     const a = { ...base, runtime: { kind: 'process' as const, command: ['x'] } };
     const b = { ...base, runtime: { kind: 'process' as const, command: ['x'], cwd: undefined } };
@@ -62,6 +78,39 @@ describe('templateRevision', () => {
     const docker = (network: 'host' | 'bridge', pull: 'never' | 'always') => ({ ...base, runtime: { kind: 'docker' as const, image: 'demo:1', network, pull } });
     expect(templateRevision(docker('host', 'never'))).not.toBe(templateRevision(docker('bridge', 'never')));
     expect(templateRevision(docker('host', 'never'))).toBe(templateRevision(docker('host', 'always')));
+  });
+});
+
+describe('replicaTemplate: the version label', () => {
+  const spec: ServiceSpec = {
+    kind: 'Service',
+    name: 'web',
+    runtime: { type: 'process', command: ['node', 'app.mjs'] },
+    port: 8080,
+    env: {},
+    replicas: 1,
+    health: SERVICE_DEFAULTS.health,
+    stopGraceMs: 5_000,
+    drainTimeoutMs: 30_000,
+  };
+
+  it("carries the service's version into the template and its revision", () => {
+    const plain = replicaTemplate(spec, '/srv');
+    const versioned = replicaTemplate({ ...spec, version: '1.4.2' }, '/srv');
+    expect(versioned.version).toBe('1.4.2');
+    expect(versioned.revision).toBe(templateRevision(versioned));
+    expect(versioned.revision).not.toBe(plain.revision);
+    expect('version' in plain).toBe(false);
+  });
+
+  it('gives a service without a version the revision it had before versions existed', () => {
+    const template = replicaTemplate(spec, '/srv');
+    expect(template.revision).toBe(templateRevision({ runtime: template.runtime, env: template.env, port: template.port }));
+  });
+
+  it('does not change the revision when only the deploy policy changes', () => {
+    const template = replicaTemplate(spec, '/srv');
+    expect(replicaTemplate({ ...spec, deploy: { ...DEFAULT_DEPLOY_POLICY, strategy: 'canary' } }, '/srv').revision).toBe(template.revision);
   });
 });
 
