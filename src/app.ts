@@ -269,7 +269,8 @@ export class App {
     const providers: ProviderView[] = [...this.providerStatus.values()]
       .filter((p) => sources.has(p.provider) || !p.up)
       .map((p) => ({ provider: p.provider, up: p.up, stale: !p.up, lastSyncMs: p.lastSyncMs, lastError: p.lastError }));
-    return { ...managed, name, endpoints, providers };
+    const document = this.services.document(name);
+    return { ...managed, name, ...(document === undefined ? {} : { document }), endpoints, providers };
   }
 
 

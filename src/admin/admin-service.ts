@@ -60,6 +60,9 @@ export interface ProviderView {
  * it, and the endpoints every provider contributes, with the providers' freshness. */
 export type ServiceView = Partial<ServiceStatus> & {
   readonly name: string;
+  /** The service document as written in policies/ (a `deploy: {policy: NAME}` reference kept,
+   * no defaults added): what a client edits and PUTs back. `spec` is what runs, resolved. */
+  readonly document?: unknown;
   readonly endpoints: readonly EndpointView[];
   readonly providers: readonly ProviderView[];
 };

@@ -53,7 +53,7 @@ export async function deployCommand(argv: string[], io: Output): Promise<number>
     return 1;
   }
   const before = current.view;
-  const built = deploySpec(args.service, before.spec, args);
+  const built = deploySpec(args.service, before.document ?? before.spec, args);
   if (!built.ok) throw usage(built.message);
   if (!built.changed) {
     if (args.json) io.out(JSON.stringify({ service: args.service, changed: false, revision: before.revision, rollout: before.rollout }, null, 2));

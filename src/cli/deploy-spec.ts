@@ -28,8 +28,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * The service document PUT /v1/services/:name accepts, from the `spec` that GET shows. GET shows
- * the validated spec with defaults filled in, which PUT accepts back field for field, except one:
+ * The service document PUT /v1/services/:name accepts. GET shows it as written (`document`, used
+ * when present, which this leaves as it is) and as resolved (`spec`, defaults filled in, a named
+ * policy copied in). The spec is accepted back field for field, except one:
  * the canary analysis threshold is written `successRate` in documents but held (and shown) as
  * `minSuccessRate` in the model (config/deploy-schema.ts toAnalysis), so it is renamed back.
  * Everything else passes through unchanged: a field this client does not know is better rejected

@@ -4,7 +4,7 @@
 // Pure: state in, new state (or a refusal) out; the controller persists and applies.
 import type { DeployPolicy } from '../model/deploy.js';
 import { isRunning, type RevisionRecord, type Rollout, type ServiceDeployState } from '../model/rollout.js';
-import { newRollout } from './plan/plan-rollout.js';
+import { newRollout, restoredWeights } from './plan/plan-rollout.js';
 
 export function emptyDeployState<T>(service: string): ServiceDeployState<T> {
   return { format: 1, service, stableRevision: undefined, revisions: [], nextRolloutNumber: 1 };
@@ -87,7 +87,7 @@ function startRollout<T>(state: ServiceDeployState<T>, kind: Rollout['kind'], fr
 }
 
 function ended(rollout: Rollout, phase: 'Aborted', message: string, nowMs: number): Rollout {
-  return { ...rollout, phase, message, paused: false, request: undefined, finishedAtMs: nowMs, updatedAtMs: nowMs, conditions: [...rollout.conditions, { type: phase, message, atMs: nowMs }].slice(-20) };
+  return { ...rollout, phase, message, weights: restoredWeights(rollout), paused: false, request: undefined, finishedAtMs: nowMs, updatedAtMs: nowMs, conditions: [...rollout.conditions, { type: phase, message, atMs: nowMs }].slice(-20) };
 }
 
 /**
@@ -120,6 +120,10 @@ export function onSpec<T>(state: ServiceDeployState<T>, input: SpecInput): SpecD
     return { state: next, event: { type: 'rollout.superseded', message: `${r.id} superseded: rollout ${r.fromRevision} -> ${S}` } };
   }
   if (r !== undefined && r.phase === 'Failed' && S === r.toRevision) return { state };
+  if (r !== undefined && r.phase === 'Failed' && S === stable) {
+    const aborted = ended(r, 'Aborted', `spec reverted to ${S}`, input.nowMs);
+    return { state: { ...state, rollout: aborted, heldBackRevision: undefined }, event: { type: 'rollout.aborted', message: `${r.id} aborted: spec reverted to ${S}` } };
+  }
   if (S === stable) return state.heldBackRevision === undefined ? { state } : { state: { ...state, heldBackRevision: undefined } };
   if (S === state.heldBackRevision) return { state };
   const next = startRollout({ ...state, heldBackRevision: undefined }, 'deploy', stable, S, input);

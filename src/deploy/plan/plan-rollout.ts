@@ -174,10 +174,21 @@ function withCondition(rollout: Rollout, condition: RolloutCondition): readonly 
   return [...rollout.conditions, condition].slice(-MAX_CONDITIONS);
 }
 
-/** Ends a rollout: phase, message, condition, finish time. */
+/** The weights an ended rollout leaves: all traffic back on the old revision (a split rollout). */
+export function restoredWeights(rollout: Rollout): readonly RevisionWeight[] {
+  if (rollout.weights.length === 0) return rollout.weights;
+  return [
+    { revision: rollout.fromRevision, percent: 100 },
+    { revision: rollout.toRevision, percent: 0 },
+  ];
+}
+
+/** Ends a rollout: phase, message, condition, finish time. Aborted and RolledBack ones record the
+ * traffic they leave (all on the old revision); Failed keeps its frozen split. */
 function finish(rollout: Rollout, phase: RolloutPhase, conditionType: string, message: string, nowMs: number): Rollout {
   return {
     ...rollout,
+    weights: phase === 'Aborted' || phase === 'RolledBack' ? restoredWeights(rollout) : rollout.weights,
     phase,
     paused: false,
     request: undefined,
@@ -216,7 +227,7 @@ export function planRollout(input: RolloutInput): RolloutPlan {
   if (rollout.phase !== 'Progressing' && rollout.phase !== 'Paused') {
     return { rollout, actions: [], traffic: undefined, events: [], analysisBaseline: false };
   }
-  if (rollout.request === 'abort') {
+  if (rollout.request === 'abort' && rollout.strategy !== 'blue-green') {
     rollout = finish(rollout, 'Aborted', 'Aborted', `aborted; traffic back on ${rollout.fromRevision}`, nowMs);
     return done(before, rollout, [], undefined, undefined, false);
   }
@@ -280,15 +291,17 @@ function planBlueGreen(before: Rollout, rollout: Rollout, input: RolloutInput): 
   const { nowMs } = input;
   const stored = rollout.blueGreen;
   if (stored === undefined) return done(before, fail(rollout, 'Invalid', 'blue-green state missing', nowMs), [], undefined, undefined, false);
-  const request = rollout.request === 'promote' ? 'promote' : undefined;
+  // An abort goes through the blue-green planner: it switches back at once while blue is fully
+  // ready, or waits for blue's replacement replicas if one died meanwhile.
+  const request = rollout.request === 'promote' || rollout.request === 'abort' ? rollout.request : undefined;
   const state = { ...stored, replicas: Math.max(1, input.desiredReplicas), request: request ?? stored.request };
   const views: BlueGreenReplica[] = input.replicas.map((r) => ({ replicaId: r.replicaId, revision: r.revision, phase: r.phase, ready: isReady(r), startedAtMs: r.startedAtMs }));
-  if (rollout.paused && request === undefined) {
+  if (rollout.paused && request !== 'promote' && request !== 'abort') {
     // Hold: the active revision and both sets stay as they are.
     return done(before, withPhase({ ...rollout, request: undefined }, 'Paused', 'paused', nowMs), [], bgTraffic(rollout, stored.activeRevision, false), undefined, false);
   }
   const plan = planBlueGreenStep({ state, replicaViews: views }, nowMs);
-  rollout = { ...rollout, request: undefined, paused: request === 'promote' ? false : rollout.paused, blueGreen: plan.state };
+  rollout = { ...rollout, request: undefined, paused: request === undefined ? rollout.paused : false, blueGreen: plan.state };
   const index = plan.status === 'progressing' ? 0 : plan.status === 'scale-down-delay' || plan.status === 'succeeded' ? 2 : 1;
   const descriptions: Record<string, string> = {
     progressing: 'starting the new set',
@@ -303,7 +316,7 @@ function planBlueGreen(before: Rollout, rollout: Rollout, input: RolloutInput): 
   if (plan.status === 'succeeded') {
     return done(before, finish(rollout, 'Succeeded', 'Complete', `${rollout.toRevision} serves; old set drained`, nowMs), [], undefined, undefined, false);
   }
-  if (plan.status === 'aborted') return done(before, finish(rollout, 'Aborted', 'Aborted', `aborted; traffic on ${rollout.fromRevision}`, nowMs), [], undefined, undefined, false);
+  if (plan.status === 'aborted') return done(before, finish(rollout, 'Aborted', 'Aborted', `aborted; traffic back on ${rollout.fromRevision}`, nowMs), [], undefined, undefined, false);
   if (plan.status === 'failed') {
     const c = plan.condition;
     const why = c.type === 'ProgressDeadlineExceeded' ? `replica ${c.replicaId} not ready ${c.progressDeadlineMs} ms after its start` : 'failed';
@@ -332,8 +345,8 @@ function planCanary(before: Rollout, rollout: Rollout, input: RolloutInput, acti
   const canaryActive = active.filter((r) => r.revision === canary);
   const readyCanary = canaryActive.filter(isReady).length;
 
-  // A canary replica that never becomes ready fails the rollout at its deadline.
-  const late = canaryActive.find((r) => !isReady(r) && nowMs - r.startedAtMs >= policy.progressDeadlineMs);
+  // A canary replica that never became ready fails the rollout at its deadline.
+  const late = canaryActive.find((r) => r.phase === 'starting' && nowMs - r.startedAtMs >= policy.progressDeadlineMs);
   if (late !== undefined) {
     return done(before, fail(rollout, 'ProgressDeadlineExceeded', `replica ${late.replicaId} not ready ${policy.progressDeadlineMs} ms after its start`, nowMs), [], undefined, undefined, false);
   }
@@ -394,6 +407,12 @@ function planCanary(before: Rollout, rollout: Rollout, input: RolloutInput, acti
       rollout = { ...rollout, canary: { state: decision.state, analysis }, weights: canaryWeights(stable, canary, 100), step: { index: policy.canary.steps.length, total: policy.canary.steps.length, description: 'complete' } };
       return done(before, finish(rollout, 'Succeeded', 'Complete', `${canary} takes all traffic`, nowMs), [], undefined, undefined, false, events);
     }
+  }
+  if (spec !== undefined && analysis !== undefined && weight > 0 && analysis.intervalStartedAtMs === undefined) {
+    // The plan that first gives the canary traffic starts the first interval.
+    analysis = { ...analysis, intervalStartedAtMs: nowMs };
+    analysisBaseline = true;
+    requeueAtMs = nowMs + (policy.canary.analysis?.intervalMs ?? 10_000);
   }
   const stored = { ...decision.state, canaryWeightPercent: weight };
   rollout = {
