@@ -145,6 +145,7 @@ export class ServiceController {
   private pending = false;
   private settledWaiters: Array<() => void> = [];
   private closed = false;
+  private removed = false;
   private requeueTimer: NodeJS.Timeout | undefined;
   private readonly resyncTimer: NodeJS.Timeout;
   private readonly nowMs: () => number;
@@ -375,6 +376,7 @@ export class ServiceController {
   }
 
   private async reconcile(): Promise<void> {
+    if (this.removed) return; // remove() drains everything itself
     const nowMs = this.nowMs();
     const longestUptimeMs = Math.max(0, ...[...this.replicas.values()].filter((r) => r.health.healthy).map((r) => nowMs - r.startedAtMs));
     this.backoff = afterUptime(this.backoff, longestUptimeMs);
@@ -484,6 +486,9 @@ export class ServiceController {
   }
 
   private async persist(): Promise<void> {
+    // A controller on its way out (service removed, or moved to another runtime whose new
+    // controller owns the state now) writes nothing more.
+    if (this.removed) return;
     await this.deps.stateStore?.save(this.state);
   }
 
@@ -765,6 +770,7 @@ export class ServiceController {
 
   /** Removes the service: every replica drains and stops. */
   async remove(): Promise<void> {
+    this.removed = true;
     this.spec = { ...this.spec, replicas: 0 };
     for (const record of [...this.replicas.values()]) this.drain(record, 'service removed');
     await Promise.all([...this.leaving]);
