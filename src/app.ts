@@ -269,7 +269,7 @@ export class App {
     const providers: ProviderView[] = [...this.providerStatus.values()]
       .filter((p) => sources.has(p.provider) || !p.up)
       .map((p) => ({ provider: p.provider, up: p.up, stale: !p.up, lastSyncMs: p.lastSyncMs, lastError: p.lastError }));
-    const document = this.services.document(name);
+    const document = this.services.written(name);
     return { ...managed, name, ...(document === undefined ? {} : { document }), endpoints, providers };
   }
 

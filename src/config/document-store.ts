@@ -29,6 +29,8 @@ export interface NamedDocument {
 export interface DocumentSource<T> {
   readonly spec: T;
   readonly file: string;
+  /** The document as parsed from YAML, before defaults (what a client edits and writes back). */
+  readonly written?: unknown;
 }
 
 export type DocumentValidation<T> =
@@ -147,6 +149,11 @@ export class DocumentStore<T extends NamedDocument, P = T> {
 
   find(kind: T['kind'], name: string): T | undefined {
     return this.documents.find(({ spec }) => spec.kind === kind && spec.name === name)?.spec;
+  }
+
+  /** The document as written in its file (parsed YAML, no defaults added). */
+  written(kind: T['kind'], name: string): unknown {
+    return this.documents.find(({ spec }) => spec.kind === kind && spec.name === name)?.written;
   }
 
   /** Reads the folder. Throws ConfigError with every problem; then the previous set stays. */
@@ -322,7 +329,7 @@ export class DocumentStore<T extends NamedDocument, P = T> {
     const documents: Array<DocumentSource<T>> = [];
     for (const doc of parsed.documents) {
       const result = this.folder.validate(doc.value, doc.file);
-      if (result.ok) documents.push({ spec: result.value, file: doc.file });
+      if (result.ok) documents.push({ spec: result.value, file: doc.file, written: doc.value });
       else problems.push(...result.problems.map((problem) => withLine(problem, doc)));
     }
     problems.push(...this.folder.checkSet(documents));

@@ -96,6 +96,12 @@ export class ServiceStore extends FolderStore<PolicyFolderDocument, ResolvedServ
     return this.store.find('Service', name) as ServiceDocument | undefined;
   }
 
+  /** The service exactly as its file has it (parsed YAML, no defaults, a policy reference kept):
+   * what GET shows as `document` for clients to edit and PUT back. */
+  written(name: string): unknown {
+    return this.store.written('Service', name);
+  }
+
   /** Named deploy / autoscale policies (`kind: Policy`) that services refer to. */
   policies(): readonly PolicySpec[] {
     return this.store

@@ -53,6 +53,9 @@ export interface SpecInput {
 
 export interface SpecDecision<T> {
   readonly state: ServiceDeployState<T>;
+  /** A rollout this decision ended (superseded by the new spec, or a Failed one the spec
+   * reverted), for the shell to count and record. */
+  readonly ended?: Rollout | undefined;
   /** What happened, for the event log; undefined when nothing changed. */
   readonly event?: { readonly type: 'service.revision' | `rollout.${string}`; readonly message: string } | undefined;
 }
@@ -105,7 +108,7 @@ export function onSpec<T>(state: ServiceDeployState<T>, input: SpecInput): SpecD
   const stable = state.stableRevision;
   if (stable === undefined || (input.desiredReplicas === 0 && (r === undefined || !isRunning(r.phase)) && S !== stable)) {
     if (stable === S) return { state };
-    return { state: { ...markServed(state, S, input.nowMs), heldBackRevision: undefined }, event: { type: 'service.revision', message: `${S} serves (no replicas to roll)` } };
+    return { state: { ...markServed(state, S, input.nowMs), heldBackRevision: undefined }, event: { type: 'service.revision', message: stable === undefined ? `${S} serves (first revision)` : `${S} serves (no replicas to roll)` } };
   }
   if (r !== undefined && isRunning(r.phase)) {
     if (S === r.toRevision) return { state };
@@ -117,12 +120,12 @@ export function onSpec<T>(state: ServiceDeployState<T>, input: SpecInput): SpecD
     }
     const superseded = ended(r, 'Aborted', `superseded by ${S}`, input.nowMs);
     const next = startRollout({ ...state, rollout: superseded, heldBackRevision: undefined }, 'deploy', r.fromRevision, S, input);
-    return { state: next, event: { type: 'rollout.superseded', message: `${r.id} superseded: rollout ${r.fromRevision} -> ${S}` } };
+    return { state: next, ended: superseded, event: { type: 'rollout.superseded', message: `${r.id} superseded: rollout ${r.fromRevision} -> ${S}` } };
   }
   if (r !== undefined && r.phase === 'Failed' && S === r.toRevision) return { state };
   if (r !== undefined && r.phase === 'Failed' && S === stable) {
     const aborted = ended(r, 'Aborted', `spec reverted to ${S}`, input.nowMs);
-    return { state: { ...state, rollout: aborted, heldBackRevision: undefined }, event: { type: 'rollout.aborted', message: `${r.id} aborted: spec reverted to ${S}` } };
+    return { state: { ...state, rollout: aborted, heldBackRevision: undefined }, ended: aborted };
   }
   if (S === stable) return state.heldBackRevision === undefined ? { state } : { state: { ...state, heldBackRevision: undefined } };
   if (S === state.heldBackRevision) return { state };

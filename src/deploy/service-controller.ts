@@ -372,6 +372,12 @@ export class ServiceController {
     if (decision.event !== undefined && decision.event.type !== 'rollout.created') {
       this.deps.events.record({ ...decision.event, service: this.spec.name });
     }
+    // A rollout the spec ended (superseded, or a Failed one reverted) counts like any other end.
+    const ended = decision.ended;
+    if (ended !== undefined) {
+      this.deps.metrics.rolloutsTotal.inc({ service: this.spec.name, strategy: ended.strategy, phase: ended.phase });
+      this.deps.events.record({ type: 'rollout.aborted', service: this.spec.name, message: `${ended.id} Aborted: ${ended.message}`, data: { rollout: ended.id, from: ended.fromRevision, to: ended.toRevision, strategy: ended.strategy, phase: ended.phase, message: ended.message } });
+    }
     this.state = decision.state;
   }
 

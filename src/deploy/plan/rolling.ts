@@ -111,7 +111,9 @@ export function isAvailable(replica: RollingReplica, minReadyMs: number, nowMs: 
  * already below), and active (not leaving) replicas <= replicas + maxSurge.
  *
  * Drain order for old replicas: unhealthy ones first (they serve nobody, so always allowed), then
- * healthy but not yet available, then available ones (newest first) only while the floor holds.
+ * healthy but not yet available, then available ones (newest first), the healthy ones only while
+ * both floors hold: healthy (serving) replicas and available ones each stay >= replicas -
+ * maxUnavailable (a replica inside its minReady wait still serves traffic).
  * Leaving replicas count neither as available nor toward the surge (as terminating pods in
  * Kubernetes).
  *
@@ -126,6 +128,8 @@ export function isAvailable(replica: RollingReplica, minReadyMs: number, nowMs: 
  * - 4 -> 4 with surge 1, unavailable 0 (floor 4, ceiling 5), 4 old: start 1, drain none.
  * - same, 4 old + 1 new starting: wait. With the new one available: drain 1 old, start 1.
  * - same, new one healthy for less than minReadyMs: wait, requeue when it will have been.
+ * - same with minReadyMs 1000, 4 old replicas healthy for only 100 ms (just started): start 1,
+ *   drain none (they serve traffic even though not yet available).
  * - 10 replicas, 30%/20% (surge 3, unavailable 2; floor 8, ceiling 13), 10 old: drain 2 old,
  *   start 5 -> 8 old + 5 new starting. With the 5 available: drain 5 old, start 5. With all 10
  *   new available: drain the last 3 old -> Complete once they are gone.
@@ -159,25 +163,30 @@ export function planRollingStep(view: RollingView): RollingPlan {
   const actions: RollingAction[] = [];
   const minAvailable = Math.max(0, desired - view.maxUnavailable);
   let availableAfter = availableNow;
+  // Healthy replicas serve traffic even inside their minReady wait: the same floor holds for them.
+  let healthyAfter = active.filter((r) => r.healthySinceMs !== undefined).length;
   let activeAfter = active.length;
+  /** Only replicas that serve nobody (not healthy) leave without a floor check. */
+  const mayDrain = (r: RollingReplica): boolean => {
+    if (r.healthySinceMs === undefined) return true;
+    if (healthyAfter - 1 < minAvailable) return false;
+    if (available(r) && availableAfter - 1 < minAvailable) return false;
+    healthyAfter--;
+    if (available(r)) availableAfter--;
+    return true;
+  };
 
   // Surplus new replicas (desired lowered mid-rollout): the least useful go first.
   let newActive = current.length;
   for (const r of [...current].sort(removalOrder(available)).slice(0, Math.max(0, current.length - desired))) {
-    if (available(r)) {
-      if (availableAfter - 1 < minAvailable) continue;
-      availableAfter--;
-    }
+    if (!mayDrain(r)) continue;
     actions.push({ type: 'drain', replicaId: r.replicaId, reason: 'scale-down' });
     activeAfter--;
     newActive--;
   }
 
   for (const r of [...old].sort(removalOrder(available))) {
-    if (available(r)) {
-      if (availableAfter - 1 < minAvailable) continue;
-      availableAfter--;
-    }
+    if (!mayDrain(r)) continue;
     actions.push({ type: 'drain', replicaId: r.replicaId, reason: 'replaced' });
     activeAfter--;
   }

@@ -49,7 +49,7 @@ describe('onSpec (the worked examples of its doc comment)', () => {
     expect(d.state).toMatchObject({ stableRevision: 'B', nextRolloutNumber: 1 });
     expect(d.state.rollout).toBeUndefined();
     expect(d.state.revisions[0]).toMatchObject({ revision: 'B', servedAtMs: NOW });
-    expect(d.event).toEqual({ type: 'service.revision', message: 'B serves (no replicas to roll)' });
+    expect(d.event).toEqual({ type: 'service.revision', message: 'B serves (first revision)' });
     expect(onSpec(d.state, input('B'))).toEqual({ state: d.state });
   });
 

@@ -193,3 +193,21 @@ describe('planRollingStep over a whole rollout, tick by tick', () => {
     expect(remaining.every((r) => r.revision === 'r2')).toBe(true);
   });
 });
+
+describe('planRollingStep: healthy replicas inside their minReady wait still count for the floor', () => {
+  it('4 -> 4, surge 1, unavailable 0, minReady 1000, 4 old replicas healthy for 100 ms: start 1, drain none', () => {
+    const old = [0, 1, 2, 3].map((i) => ({ replicaId: `o${i}`, revision: 'r1', phase: 'serving' as const, healthySinceMs: 900, startedAtMs: 800 }));
+    const plan = planRollingStep({
+      revision: 'r2',
+      replicas: 4,
+      maxSurge: 1,
+      maxUnavailable: 0,
+      minReadyMs: 1_000,
+      progressDeadlineMs: 600_000,
+      progress: { atMs: 1_000, newAvailable: 0, oldActive: 4 },
+      replicaViews: old,
+      nowMs: 1_000,
+    });
+    expect(plan.actions).toEqual([{ type: 'start', revision: 'r2' }]);
+  });
+});
