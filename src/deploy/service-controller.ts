@@ -436,7 +436,11 @@ export class ServiceController {
       this.requeueTimer = setTimeout(() => this.requestReconcile(), Math.max(0, requeueAtMs - nowMs));
       this.requeueTimer.unref();
     }
-    await Promise.all(actions.map((action) => this.apply(action)));
+    // Drains and starts run on their own: a start takes until the replica listens, and the next
+    // health change must not wait for it (the starting replica is already in the view).
+    for (const action of actions) {
+      this.apply(action).catch((error: unknown) => this.deps.logger.error({ service: this.spec.name, action: action.type, err: (error as Error).message }, 'replica action failed'));
+    }
   }
 
   private steadyViews(): ReplicaView[] {

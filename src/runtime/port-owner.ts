@@ -17,36 +17,37 @@ export async function portOwnedBy(port: number, owner: OwnerFilter): Promise<boo
     const inodes = new Set(tables.flatMap((t) => listeningSocketInodes(t, port)));
     if (inodes.size === 0) return undefined;
     const wanted = new Set([...inodes].map((inode) => `socket:[${inode}]`));
+    // Fast path: the group leader (the replica's own process) or the container's first process
+    // usually holds the listener itself; the scan of every process below is the slow fallback.
+    const leader = 'processGroup' in owner ? owner.processGroup : owner.pidNamespaceOf;
+    if (await holdsSocket(leader, wanted)) return true;
     const pids = await selectedPids(owner);
     if (pids === undefined) return undefined;
-    for (const pid of pids) {
-      const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
-      for (const fd of fds) {
-        const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
-        if (wanted.has(target)) return true;
-      }
-    }
-    return false;
+    const held = await Promise.all(pids.filter((pid) => pid !== leader).map((pid) => holdsSocket(pid, wanted)));
+    return held.includes(true);
   } catch {
     return undefined;
   }
 }
 
+async function holdsSocket(pid: number, wanted: ReadonlySet<string>): Promise<boolean> {
+  const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
+  const targets = await Promise.all(fds.map((fd) => readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')));
+  return targets.some((target) => wanted.has(target));
+}
+
+/** The processes `owner` selects; /proc is read in parallel (one await, not one per process). */
 async function selectedPids(owner: OwnerFilter): Promise<number[] | undefined> {
   const entries = (await readdir('/proc')).filter((name) => /^\d+$/.test(name)).map(Number);
   if ('processGroup' in owner) {
-    const pids: number[] = [];
-    for (const pid of entries) {
-      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-      if (stat && processGroupOfStat(stat) === owner.processGroup) pids.push(pid);
-    }
-    return pids;
+    const stats = await Promise.all(entries.map((pid) => readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')));
+    return entries.filter((_, i) => {
+      const stat = stats[i] ?? '';
+      return stat !== '' && processGroupOfStat(stat) === owner.processGroup;
+    });
   }
   const namespace = await readlink(`/proc/${owner.pidNamespaceOf}/ns/pid`).catch(() => undefined);
   if (namespace === undefined) return undefined;
-  const pids: number[] = [];
-  for (const pid of entries) {
-    if ((await readlink(`/proc/${pid}/ns/pid`).catch(() => '')) === namespace) pids.push(pid);
-  }
-  return pids;
+  const namespaces = await Promise.all(entries.map((pid) => readlink(`/proc/${pid}/ns/pid`).catch(() => '')));
+  return entries.filter((_, i) => namespaces[i] === namespace);
 }
