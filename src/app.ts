@@ -15,6 +15,10 @@ import { OutlierDetector, type EjectionEvent } from './health/outlier-detector.j
 import { loadGatewayConfig } from './config/gateway-config.js';
 import { CONSUL_DEFAULTS, DEFAULT_STATE_DIR, DOCKER_PROVIDER_DEFAULTS, GATEWAY_DEFAULTS, type GatewayConfig } from './model/gateway.js';
 import { StateStore } from './deploy/state-store.js';
+import { Autoscaler } from './autoscale/autoscaler.js';
+import { sumTotals } from './autoscale/metric-windows.js';
+import { autoscalePolicyOf } from './model/service.js';
+import { poolKeyForService } from './routing/compile-table.js';
 import { validateServiceSpec } from './config/service-schema.js';
 import { measurementBetween } from './observability/latency-histogram.js';
 import { DockerProvider } from './registry/docker/docker-provider.js';
@@ -87,6 +91,8 @@ export class App {
   readonly events = new EventLog();
   readonly endpoints: EndpointSet;
   readonly manager: ServiceManager;
+  /** Sets the replica count of services with an `autoscale` policy. */
+  readonly autoscaler: Autoscaler;
   /** Rollout state and revision history per service; its folder is settled in start(). */
   readonly stateStore: StateStore;
   private readonly prober = new HealthProber();
@@ -124,6 +130,7 @@ export class App {
       trustedProxies: parseTrustedProxies(options.trustedProxies ?? []),
       accessLog: options.accessLog ?? false,
       outliers: this.outliers,
+      onHold: (service) => this.autoscaler.wake(service),
     });
     this.table = new TableBuilder({
       metrics: this.metrics,
@@ -161,6 +168,19 @@ export class App {
       },
       stateStore: this.stateStore,
       configDir: options.configDir,
+    });
+    this.autoscaler = new Autoscaler({
+      logger: this.logger,
+      metrics: this.metrics,
+      events: this.events,
+      totals: (service) => sumTotals([...this.metrics.revisions.forService(service).keys()].map((revision) => this.proxy.revisionTotals(service, revision))),
+      inFlight: (service) => {
+        let n = 0;
+        for (const e of this.proxy.currentTable().pools.get(poolKeyForService(service))?.endpoints ?? []) n += this.proxy.inFlight(e.id);
+        return n;
+      },
+      held: (service) => this.proxy.heldRequests(service),
+      target: (service) => this.manager.controller(service),
     });
     this.services = new ServiceStore({
       dir: join(options.configDir, 'policies'),
@@ -284,7 +304,7 @@ export class App {
     if (!checked.ok || checked.value.name !== name) return undefined;
     const controller = this.manager.status(name);
     if (controller === undefined) return undefined;
-    return this.manager.conflictWith({ ...checked.value, deploy: undefined });
+    return this.manager.conflictWith({ ...checked.value, deploy: undefined, autoscale: undefined });
   }
 
   static createDrivers(runtimes: readonly RuntimeType[], logger: Logger): Map<RuntimeType, RuntimeDriver> {
@@ -295,7 +315,16 @@ export class App {
 
   private applyServices(specs: readonly ServiceSpec[]): void {
     this.applying = this.applying
-      .then(() => this.manager.apply(specs))
+      .then(async () => {
+        await this.manager.apply(specs);
+        const policies = new Map(specs.flatMap((spec) => {
+          const policy = autoscalePolicyOf(spec);
+          return policy === undefined ? [] : [[spec.name, policy] as const];
+        }));
+        // Requests for an autoscaled service with no ready replica wait for one (scale from zero).
+        this.table.setHolds(new Map([...policies].map(([name, policy]) => [name, policy.hold])));
+        this.autoscaler.apply(policies);
+      })
       .catch((error: unknown) => this.logger.error({ err: (error as Error).message }, 'applying services failed'));
   }
 
@@ -368,6 +397,7 @@ export class App {
     await this.manager.close();
     await this.prober.close();
     await Promise.all(this.providers.map((p) => p.close()));
+    this.autoscaler.close();
     this.outliers.close();
     this.table.close();
     await this.admin?.close();

@@ -2,10 +2,18 @@
 // /v1/services/:name) and `kind: Policy`, plus the rules of the set as a whole. Pure: takes parsed
 // values, returns frozen specs with defaults filled in, or every problem found.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
 import type { ConfigProblem } from '../errors.js';
+import type { AutoscalePolicy } from '../model/autoscale.js';
 import { isDeployPolicyReference, type DeployPolicy, type DeployPolicyReference } from '../model/deploy.js';
 import { SERVICE_DEFAULTS, type HealthCheckSpec, type ServiceRuntime, type ServiceSpec } from '../model/service.js';
+import {
+  AutoscalePolicySchema,
+  AutoscaleSectionSchema,
+  isAutoscalePolicyReference,
+  validateAutoscalePolicy,
+  validateAutoscaleSection,
+  type AutoscalePolicyReference,
+} from './autoscale-schema.js';
 import { schemaProblems } from './schema-problems.js';
 import { deepFreeze } from './deep-freeze.js';
 import { DeployPolicySchema, DeploySectionSchema, validateDeployPolicy, validateDeploySection } from './deploy-schema.js';
@@ -30,10 +38,6 @@ export const MAX_STOP_GRACE_MS = 600_000;
 export const MAX_DRAIN_TIMEOUT_MS = 600_000;
 const MAX_IMAGE_LENGTH = 512;
 const MAX_IMAGE_NAME_LENGTH = 255;
-
-/** Free-form mapping: `autoscale` is accepted as any mapping for now; the autoscaling issue
- * replaces this with its schema. */
-const FreeMapping = Type.Record(Type.String(), Type.Unknown());
 
 /** A free label of what runs (`1.4.2`, `2024-06-01.3`): it travels in an environment variable
  * and a revision hash, so printable ASCII without spaces. */
@@ -105,21 +109,23 @@ const serviceProperties = {
   drainTimeoutMs: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_DRAIN_TIMEOUT_MS, default: SERVICE_DEFAULTS.drainTimeoutMs })),
   version: Type.Optional(Version),
   deploy: Type.Optional(DeploySectionSchema),
-  autoscale: Type.Optional(FreeMapping),
+  autoscale: Type.Optional(AutoscaleSectionSchema),
 };
 
 /** The `kind: Service` document (for OpenAPI and readers; validation goes through validateServiceSpec). */
 export const ServiceSchema = Type.Object(serviceProperties, { additionalProperties: false });
 export type ServiceDocumentInput = Static<typeof ServiceSchema>;
 
-/** ServiceSchema with `runtime` checked only for its `type` and `deploy` left to
- * validateDeploySection; both are then checked on their own, so problems point into them
- * (`/runtime/image`, `/deploy/rolling/maxSurge`) instead of "does not match any allowed form". */
+/** ServiceSchema with `runtime` checked only for its `type`, and `deploy` and `autoscale` left to
+ * validateDeploySection and validateAutoscaleSection; each is then checked on its own, so problems
+ * point into them (`/runtime/image`, `/deploy/rolling/maxSurge`, `/autoscale/maxReplicas`) instead
+ * of "does not match any allowed form". */
 const ServiceShapeSchema = Type.Object(
   {
     ...serviceProperties,
     runtime: Type.Object({ type: Type.Union([Type.Literal('process'), Type.Literal('docker')]) }, { additionalProperties: true }),
     deploy: Type.Optional(Type.Unknown()),
+    autoscale: Type.Optional(Type.Unknown()),
   },
   { additionalProperties: false },
 );
@@ -128,39 +134,37 @@ const policyProperties = {
   kind: Type.Literal('Policy'),
   name: Name,
   deploy: Type.Optional(DeployPolicySchema),
-  autoscale: Type.Optional(FreeMapping),
+  autoscale: Type.Optional(AutoscalePolicySchema),
 };
 
 export const PolicySchema = Type.Object(policyProperties, { additionalProperties: false });
 
-const PolicyShapeSchema = Type.Object({ ...policyProperties, deploy: Type.Optional(Type.Unknown()) }, { additionalProperties: false });
-
-/** `autoscale` as written, until the autoscaling issue gives it a schema and a meaning. */
-type FreeSection = Readonly<Record<string, unknown>>;
+const PolicyShapeSchema = Type.Object(
+  { ...policyProperties, deploy: Type.Optional(Type.Unknown()), autoscale: Type.Optional(Type.Unknown()) },
+  { additionalProperties: false },
+);
 
 /**
  * A validated service as the store keeps it and the API echoes it: the model's ServiceSpec with
- * `deploy` as written (a whole policy with defaults filled in, or a reference to a named policy)
- * and `autoscale`. resolveServices turns it into a ResolvedService.
+ * `deploy` and `autoscale` as written (each a whole policy with defaults filled in, or a
+ * reference to a named policy). resolveServices turns it into a ResolvedService.
  */
-export interface ServiceDocument extends Omit<ServiceSpec, 'deploy'> {
+export interface ServiceDocument extends Omit<ServiceSpec, 'deploy' | 'autoscale'> {
   readonly deploy?: DeployPolicy | DeployPolicyReference | undefined;
-  readonly autoscale?: FreeSection | undefined;
+  readonly autoscale?: AutoscalePolicy | AutoscalePolicyReference | undefined;
 }
 
-/** A service as the store publishes it: `deploy` resolved (a reference replaced by the named
- * policy's deploy), so it is a ServiceSpec. */
-export interface ResolvedService extends ServiceSpec {
-  readonly autoscale?: FreeSection | undefined;
-}
+/** A service as the store publishes it: `deploy` and `autoscale` resolved (a reference replaced
+ * by that section of the named policy), so it is a ServiceSpec. */
+export type ResolvedService = ServiceSpec;
 
 /** A named deploy and/or autoscale policy (`kind: Policy`) that services refer to with
- * `deploy: { policy: NAME }`. */
+ * `deploy: { policy: NAME }` and `autoscale: { policy: NAME }`. */
 export interface PolicySpec {
   readonly kind: 'Policy';
   readonly name: string;
   readonly deploy?: DeployPolicy | undefined;
-  readonly autoscale?: FreeSection | undefined;
+  readonly autoscale?: AutoscalePolicy | undefined;
 }
 
 /** Any document of a policies/ folder. */
@@ -283,23 +287,22 @@ function toHealth(health: ServiceDocumentInput['health']): HealthCheckSpec {
   };
 }
 
-function autoscaleSection(doc: { autoscale?: Record<string, unknown> }): Pick<ServiceDocument, 'autoscale'> {
-  return doc.autoscale === undefined ? {} : { autoscale: Value.Clone(doc.autoscale) };
-}
-
 /**
  * Validates one `kind: Service` document. Every problem names `file` and the JSON path of the bad
  * field; all of them are reported, not just the first. On success the value is a frozen copy
  * with every default filled in (SERVICE_DEFAULTS; `health.timeoutMs` defaults to the shorter of
- * its default and `health.intervalMs`).
+ * its default and `health.intervalMs`; `deploy` and `autoscale` as their validators fill them).
  */
 export function validateServiceSpec(value: unknown, file: string): Validation<ServiceDocument> {
   const problems = schemaProblems(ServiceShapeSchema, value, file);
   if (isRecord(value)) problems.push(...semanticServiceProblems(value, file));
   const deploy = isRecord(value) && value['deploy'] !== undefined ? validateDeploySection(value['deploy'], file, '/deploy') : undefined;
   if (deploy?.ok === false) problems.push(...deploy.problems);
+  const autoscale =
+    isRecord(value) && value['autoscale'] !== undefined ? validateAutoscaleSection(value['autoscale'], file, '/autoscale') : undefined;
+  if (autoscale?.ok === false) problems.push(...autoscale.problems);
   if (problems.length > 0) return { ok: false, problems };
-  const doc = value as Omit<ServiceDocumentInput, 'deploy'>;
+  const doc = value as Omit<ServiceDocumentInput, 'deploy' | 'autoscale'>;
   const spec: ServiceDocument = {
     kind: 'Service',
     name: doc.name,
@@ -312,13 +315,13 @@ export function validateServiceSpec(value: unknown, file: string): Validation<Se
     drainTimeoutMs: doc.drainTimeoutMs ?? SERVICE_DEFAULTS.drainTimeoutMs,
     ...(doc.version === undefined ? {} : { version: doc.version }),
     ...(deploy?.ok === true ? { deploy: deploy.value } : {}),
-    ...autoscaleSection(doc),
+    ...(autoscale?.ok === true ? { autoscale: autoscale.value } : {}),
   };
   return { ok: true, value: deepFreeze(spec) };
 }
 
-/** Validates one `kind: Policy` document; it must hold `deploy`, `autoscale` or both. Its
- * `deploy` is written out in full (defaults filled in); it cannot refer to another policy. */
+/** Validates one `kind: Policy` document; it must hold `deploy`, `autoscale` or both. Each is
+ * written out in full (defaults filled in); neither can refer to another policy. */
 export function validatePolicySpec(value: unknown, file: string): Validation<PolicySpec> {
   const problems = schemaProblems(PolicyShapeSchema, value, file);
   if (isRecord(value) && value['deploy'] === undefined && value['autoscale'] === undefined) {
@@ -326,13 +329,16 @@ export function validatePolicySpec(value: unknown, file: string): Validation<Pol
   }
   const deploy = isRecord(value) && value['deploy'] !== undefined ? validateDeployPolicy(value['deploy'], file, '/deploy') : undefined;
   if (deploy?.ok === false) problems.push(...deploy.problems);
+  const autoscale =
+    isRecord(value) && value['autoscale'] !== undefined ? validateAutoscalePolicy(value['autoscale'], file, '/autoscale') : undefined;
+  if (autoscale?.ok === false) problems.push(...autoscale.problems);
   if (problems.length > 0) return { ok: false, problems };
-  const doc = value as Omit<Static<typeof PolicySchema>, 'deploy'>;
+  const doc = value as Pick<Static<typeof PolicySchema>, 'name'>;
   const spec: PolicySpec = {
     kind: 'Policy',
     name: doc.name,
     ...(deploy?.ok === true ? { deploy: deploy.value } : {}),
-    ...autoscaleSection(doc),
+    ...(autoscale?.ok === true ? { autoscale: autoscale.value } : {}),
   };
   return { ok: true, value: deepFreeze(spec) };
 }
@@ -355,29 +361,32 @@ function isPolicySpec(spec: PolicyFolderDocument): spec is PolicySpec {
   return spec.kind === 'Policy';
 }
 
-/** The named deploy policies of a set, by name (the first of a name; checkServiceSet reports the rest). */
-function deployPolicies(specs: readonly PolicyFolderDocument[]): Map<string, PolicySpec> {
+/** The named policies of a set, by name (the first of a name; checkServiceSet reports the rest). */
+function namedPolicies(specs: readonly PolicyFolderDocument[]): Map<string, PolicySpec> {
   const policies = new Map<string, PolicySpec>();
   for (const spec of specs) if (isPolicySpec(spec) && !policies.has(spec.name)) policies.set(spec.name, spec);
   return policies;
 }
 
-/** Why a service's `deploy: { policy: NAME }` cannot be resolved in this set, or undefined. */
-function referenceProblem(name: string, policies: ReadonlyMap<string, PolicySpec>): string | undefined {
+type PolicySection = 'deploy' | 'autoscale';
+
+/** Why a service's `<section>: { policy: NAME }` cannot be resolved in this set, or undefined. */
+function referenceProblem(name: string, section: PolicySection, policies: ReadonlyMap<string, PolicySpec>): string | undefined {
   const policy = policies.get(name);
   if (policy === undefined) {
-    const known = [...policies.values()].filter((p) => p.deploy !== undefined).map((p) => p.name);
-    return `refers to policy '${name}', but no 'kind: Policy' document has that name (${known.length === 0 ? 'no deploy policies here' : `deploy policies: ${known.join(', ')}`})`;
+    const known = [...policies.values()].filter((p) => p[section] !== undefined).map((p) => p.name);
+    const listed = known.length === 0 ? `no ${section} policies here` : `${section} policies: ${known.join(', ')}`;
+    return `refers to policy '${name}', but no 'kind: Policy' document has that name (${listed})`;
   }
-  if (policy.deploy === undefined) return `refers to policy '${name}', which has no 'deploy' section`;
+  if (policy[section] === undefined) return `refers to policy '${name}', which has no '${section}' section`;
   return undefined;
 }
 
 /**
  * Problems of a policies/ set as a whole: a service name (or a policy name) used twice, reported
  * on the later document and naming both files (services and policies have separate names); and
- * a service whose `deploy: { policy: NAME }` names no policy, or a policy without `deploy`,
- * reported at its /deploy/policy.
+ * a service whose `deploy: { policy: NAME }` or `autoscale: { policy: NAME }` names no policy, or
+ * a policy without that section, reported at its /deploy/policy or /autoscale/policy.
  */
 export function checkServiceSet(documents: readonly PolicyFolderSource[]): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
@@ -392,30 +401,44 @@ export function checkServiceSet(documents: readonly PolicyFolderSource[]): Confi
     const where = firstFile === file ? 'earlier in this file' : `in ${firstFile}`;
     problems.push({ file, path: '/name', message: `${spec.kind.toLowerCase()} name '${spec.name}' is already used ${where}` });
   }
-  const policies = deployPolicies(documents.map((d) => d.spec));
+  const policies = namedPolicies(documents.map((d) => d.spec));
   for (const { spec, file } of documents) {
-    if (spec.kind !== 'Service' || spec.deploy === undefined || !isDeployPolicyReference(spec.deploy)) continue;
-    const message = referenceProblem(spec.deploy.policy, policies);
-    if (message !== undefined) problems.push({ file, path: '/deploy/policy', message });
+    if (spec.kind !== 'Service') continue;
+    const { deploy, autoscale } = spec;
+    if (deploy !== undefined && isDeployPolicyReference(deploy)) {
+      const message = referenceProblem(deploy.policy, 'deploy', policies);
+      if (message !== undefined) problems.push({ file, path: '/deploy/policy', message });
+    }
+    if (autoscale !== undefined && isAutoscalePolicyReference(autoscale)) {
+      const message = referenceProblem(autoscale.policy, 'autoscale', policies);
+      if (message !== undefined) problems.push({ file, path: '/autoscale/policy', message });
+    }
   }
   return problems;
 }
 
 /**
- * The services of a set as they are published: each `deploy: { policy: NAME }` replaced by the
- * deploy of the policy NAME, so editing a policy changes the services that refer to it. Expects a
- * set that checkServiceSet accepted; a reference it cannot resolve (never, then) is left out,
- * which means the default policy.
+ * The services of a set as they are published: each `deploy: { policy: NAME }` and
+ * `autoscale: { policy: NAME }` replaced by that section of the policy NAME, so editing a policy
+ * changes the services that refer to it. Expects a set that checkServiceSet accepted; a reference
+ * it cannot resolve (never, then) is left out, which means the default deploy policy, or no
+ * autoscaling.
  */
 export function resolveServices(specs: readonly PolicyFolderDocument[]): ResolvedService[] {
-  const policies = deployPolicies(specs);
+  const policies = namedPolicies(specs);
   const resolved: ResolvedService[] = [];
   for (const spec of specs) {
     if (spec.kind !== 'Service') continue;
     const { deploy, autoscale, ...rest } = spec;
-    const policy = deploy !== undefined && isDeployPolicyReference(deploy) ? policies.get(deploy.policy)?.deploy : deploy;
+    const deployPolicy = deploy !== undefined && isDeployPolicyReference(deploy) ? policies.get(deploy.policy)?.deploy : deploy;
+    const autoscalePolicy =
+      autoscale !== undefined && isAutoscalePolicyReference(autoscale) ? policies.get(autoscale.policy)?.autoscale : autoscale;
     resolved.push(
-      deepFreeze({ ...rest, ...(policy === undefined ? {} : { deploy: policy }), ...(autoscale === undefined ? {} : { autoscale }) }),
+      deepFreeze({
+        ...rest,
+        ...(deployPolicy === undefined ? {} : { deploy: deployPolicy }),
+        ...(autoscalePolicy === undefined ? {} : { autoscale: autoscalePolicy }),
+      }),
     );
   }
   return resolved;

@@ -1,7 +1,7 @@
 // ServiceStore: the current valid set of services (and named policies) of a policies folder,
 // reloaded when files change and edited through the admin API. A thin DocumentStore over
-// `kind: Service` and `kind: Policy` that publishes services with named deploy policies resolved.
-// Does I/O (through it).
+// `kind: Service` and `kind: Policy` that publishes services with named deploy and autoscale
+// policies resolved. Does I/O (through it).
 import type { PutResult, ServiceSpecsAdmin } from '../admin/admin-service.js';
 import type { ConfigProblem } from '../errors.js';
 import type { ServiceRuntime, ServiceSpec } from '../model/service.js';
@@ -33,7 +33,7 @@ export interface ServiceStoreAdmin extends ServiceSpecsAdmin {
   put(name: string, body: unknown): Promise<PutResult>;
   delete(name: string): Promise<boolean>;
   /** Persists only the `replicas` field of the service's document, keeping the file's comments
-   * and formatting. */
+   * and formatting (for an autoscaled service, its starting count). */
   setReplicas(name: string, replicas: number): Promise<PutResult>;
 }
 
@@ -67,7 +67,8 @@ function policiesFolder(runtimes: readonly RuntimeType[] | undefined): DocumentF
     kinds: POLICY_FOLDER_KINDS,
     validate: validatePolicyFolderDocument,
     checkSet: (documents) => [...checkServiceSet(documents), ...(runtimes === undefined ? [] : runtimeProblems(documents, runtimes))],
-    // Services with named policies resolved: a changed policy changes (and re-publishes) them.
+    // Services with named deploy and autoscale policies resolved: a changed policy changes (and
+    // re-publishes) the services that refer to it.
     publish: resolveServices,
   };
 }
@@ -81,17 +82,18 @@ export class ServiceStore extends FolderStore<PolicyFolderDocument, ResolvedServ
   }
 
   /** Every accepted service, in file then document order (frozen, defaults filled in, named
-   * deploy policies resolved). */
+   * deploy and autoscale policies resolved). */
   list(): readonly ResolvedService[] {
     return this.store.list();
   }
 
-  /** The accepted service, as list() has it (its deploy policy resolved). */
+  /** The accepted service, as list() has it (its deploy and autoscale policies resolved). */
   get(name: string): ResolvedService | undefined {
     return this.store.list().find((spec) => spec.name === name);
   }
 
-  /** The accepted service as written: `deploy` may be a reference `{ policy: NAME }`. */
+  /** The accepted service as written: `deploy` and `autoscale` may each be a reference
+   * `{ policy: NAME }`. */
   document(name: string): ServiceDocument | undefined {
     return this.store.find('Service', name) as ServiceDocument | undefined;
   }

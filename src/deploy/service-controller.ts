@@ -146,6 +146,8 @@ export class ServiceController {
   private settledWaiters: Array<() => void> = [];
   private closed = false;
   private removed = false;
+  /** Set by the autoscaler; overrides spec.replicas while set. */
+  private autoscaled: number | undefined;
   private requeueTimer: NodeJS.Timeout | undefined;
   private readonly resyncTimer: NodeJS.Timeout;
   private readonly nowMs: () => number;
@@ -172,6 +174,31 @@ export class ServiceController {
 
   get revision(): string {
     return this.template.revision;
+  }
+
+  /** The replica count planned for: the autoscaler's when it set one, else the spec's. */
+  get desiredReplicas(): number {
+    return this.autoscaled ?? this.spec.replicas;
+  }
+
+  /** Replicas passing health checks and taking traffic now. */
+  readyReplicas(): number {
+    let ready = 0;
+    for (const r of this.replicas.values()) if (r.phase === 'serving' && r.health.healthy) ready++;
+    return ready;
+  }
+
+  /** The spec's replica count, the starting point of an autoscaled service. */
+  get specReplicas(): number {
+    return this.spec.replicas;
+  }
+
+  /** The autoscaler sets the total (a rollout splits it); undefined gives control back to the spec. */
+  setDesiredReplicas(replicas: number | undefined): void {
+    if (replicas === this.autoscaled) return;
+    this.autoscaled = replicas;
+    this.deps.metrics.serviceDesiredReplicas.set({ service: this.spec.name }, this.desiredReplicas);
+    this.requestReconcile();
   }
 
   /** Loads the persisted deployment state, then adopts replicas the runtime already runs for
@@ -229,7 +256,7 @@ export class ServiceController {
     const scaled = spec.replicas !== this.spec.replicas;
     this.spec = spec;
     this.template = template;
-    this.deps.metrics.serviceDesiredReplicas.set({ service: spec.name }, spec.replicas);
+    this.deps.metrics.serviceDesiredReplicas.set({ service: spec.name }, this.desiredReplicas);
     if (changed) {
       this.backoff = NO_BACKOFF;
       this.deps.events.record({ type: 'service.applied', service: spec.name, message: `revision ${template.revision}`, data: { revision: template.revision } });
@@ -359,7 +386,7 @@ export class ServiceController {
     this.state = recordRevision(this.state, this.template.revision, this.template, nowMs, policy.revisionHistoryLimit);
     const decision = onSpec(this.state, {
       specRevision: this.template.revision,
-      desiredReplicas: this.spec.replicas,
+      desiredReplicas: this.desiredReplicas,
       policy,
       activeByRevision: this.activeByRevision(),
       nowMs,
@@ -395,7 +422,7 @@ export class ServiceController {
     if (running !== undefined && isRunning(running.phase)) {
       const plan = planRollout({
         rollout: running,
-        desiredReplicas: this.spec.replicas,
+        desiredReplicas: this.desiredReplicas,
         replicas: this.replicaViews(),
         nowMs,
         analysisSample: this.analysisSample(running, nowMs),
@@ -417,7 +444,7 @@ export class ServiceController {
         traffic = rollout.weights.length > 0 ? { weights: rollout.weights } : undefined;
       } else {
         const serving = servingRevision(this.state, this.template.revision);
-        const plan = planReplicas({ revision: serving, desiredReplicas: this.spec.replicas, replicas: this.steadyViews(), nextStartAtMs: this.backoff.nextStartAtMs, nowMs });
+        const plan = planReplicas({ revision: serving, desiredReplicas: this.desiredReplicas, replicas: this.steadyViews(), nextStartAtMs: this.backoff.nextStartAtMs, nowMs });
         actions = [...plan.actions];
         requeueAtMs = plan.requeueAtMs;
         traffic = this.steadyTraffic(serving);
@@ -518,7 +545,7 @@ export class ServiceController {
     const nowMs = this.nowMs();
     const result = applyRollback(this.state, to, {
       specRevision: this.template.revision,
-      desiredReplicas: this.spec.replicas,
+      desiredReplicas: this.desiredReplicas,
       policy: this.policy,
       activeByRevision: this.activeByRevision(),
       nowMs,
@@ -771,7 +798,7 @@ export class ServiceController {
       revision: this.template.revision,
       stableRevision: this.state.stableRevision,
       rollout: this.rolloutView(),
-      desiredReplicas: this.spec.replicas,
+      desiredReplicas: this.desiredReplicas,
       readyReplicas: replicas.filter((r) => r.state === 'ready').length,
       replicas,
       crashBackoff: this.backoff,

@@ -141,6 +141,11 @@ export class ServiceManager {
     return controller.rollback(toRevision);
   }
 
+  /** The controller of a managed service (the autoscaler drives its replica count). */
+  controller(name: string): ServiceController | undefined {
+    return this.controllers.get(name);
+  }
+
   revisions(name: string): RevisionView[] | undefined {
     return this.controllers.get(name)?.revisions();
   }

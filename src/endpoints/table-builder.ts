@@ -2,10 +2,10 @@
 // into the proxy. Rebuilds are coalesced: the first request builds at once, later ones at most
 // once per `minIntervalMs`. Timers only; the arithmetic lives in routing/ and health/.
 import type { RouteSpec } from '../model/route.js';
-import type { RoutingTable, Pool } from '../model/routing-table.js';
+import type { HoldSettings, RoutingTable, Pool } from '../model/routing-table.js';
 import type { TrafficSplit } from '../model/traffic.js';
 import type { Metrics } from '../observability/metrics.js';
-import { compileTable, regroupSplit } from '../routing/compile-table.js';
+import { compileTable, poolWithEndpoints } from '../routing/compile-table.js';
 import { overlayPool } from '../health/pool-overlay.js';
 import type { EndpointSnapshot } from './endpoint-set.js';
 
@@ -27,6 +27,7 @@ export class TableBuilder {
   private routes: readonly RouteSpec[] = [];
   private endpoints: EndpointSnapshot = new Map();
   private traffic: ReadonlyMap<string, TrafficSplit> = new Map();
+  private holds: ReadonlyMap<string, HoldSettings> = new Map();
   private version = 0;
   private lastBuildMs = Number.NEGATIVE_INFINITY;
   private timer: NodeJS.Timeout | undefined;
@@ -72,6 +73,18 @@ export class TableBuilder {
     if (!same) this.build();
   }
 
+  /**
+   * How requests wait for services with no ready replica (scale to zero), by service name; a
+   * service not in the map answers 503 at once when it has none. Builds at once when the map
+   * changed, so a service scaled to zero holds from its next request on; an unchanged map builds
+   * nothing.
+   */
+  setHolds(holds: ReadonlyMap<string, HoldSettings>): void {
+    const same = sameHolds(this.holds, holds);
+    this.holds = holds;
+    if (!same) this.build();
+  }
+
   /** Asks for a rebuild: now if none ran within the interval, else once at its end. */
   request(): void {
     if (this.timer !== undefined) return;
@@ -93,7 +106,7 @@ export class TableBuilder {
     this.timer = undefined;
     const nowMs = this.nowMs();
     this.lastBuildMs = nowMs;
-    const compiled = compileTable(this.routes, this.endpoints, ++this.version, this.traffic);
+    const compiled = compileTable(this.routes, this.endpoints, ++this.version, this.traffic, this.holds);
     this.trackHealthySince(compiled, nowMs);
     const ejectedByPool = this.deps.ejected();
     const noneEjected: ReadonlySet<string> = new Set();
@@ -105,9 +118,7 @@ export class TableBuilder {
       const ejected = ejectedByPool.get(key) ?? noneEjected;
       const result = overlayPool(pool.endpoints, { ejected, healthySinceMs: this.healthySinceMs, nowMs, slowStartMs, panicThresholdPercent });
       // A split's groups must hold the overlaid endpoints (ejected, ramping, panicking) too.
-      if (result.endpoints === pool.endpoints) pools.set(key, pool);
-      else if (pool.split === undefined) pools.set(key, { key, endpoints: result.endpoints });
-      else pools.set(key, { key, endpoints: result.endpoints, split: regroupSplit(pool.split, result.endpoints) });
+      pools.set(key, result.endpoints === pool.endpoints ? pool : poolWithEndpoints(pool, result.endpoints));
       if (result.nextChangeAtMs !== undefined) nextChangeAtMs = Math.min(nextChangeAtMs ?? Infinity, result.nextChangeAtMs);
       this.notePanic(key, result.panic);
       let ejectedHere = 0;
@@ -213,4 +224,14 @@ function sameSplit(a: TrafficSplit, b: TrafficSplit): boolean {
   if (a.stickyCookie !== b.stickyCookie || a.weights.length !== b.weights.length) return false;
   if (a.preview?.header !== b.preview?.header || a.preview?.value !== b.preview?.value || a.preview?.revision !== b.preview?.revision) return false;
   return a.weights.every((w, i) => w.revision === b.weights[i]?.revision && w.percent === b.weights[i]?.percent);
+}
+
+function sameHolds(a: ReadonlyMap<string, HoldSettings>, b: ReadonlyMap<string, HoldSettings>): boolean {
+  if (a === b) return true;
+  if (a.size !== b.size) return false;
+  for (const [service, hold] of a) {
+    const other = b.get(service);
+    if (other === undefined || other.maxQueue !== hold.maxQueue || other.holdTimeoutMs !== hold.holdTimeoutMs) return false;
+  }
+  return true;
 }

@@ -25,6 +25,17 @@ export interface CompiledSplit {
   readonly stickyCookie?: string | undefined;
 }
 
+/**
+ * How requests wait for a service that has no ready replica (scale to zero): at most `maxQueue`
+ * held at once, each for at most `holdTimeoutMs`; beyond either, 503 with `Retry-After`.
+ */
+export interface HoldSettings {
+  /** At least 1. */
+  readonly maxQueue: number;
+  /** Above 0. */
+  readonly holdTimeoutMs: number;
+}
+
 /** The endpoints behind one route target (a service, or a route's static upstreams). */
 export interface Pool {
   readonly key: string;
@@ -33,6 +44,8 @@ export interface Pool {
   readonly endpoints: readonly Endpoint[];
   /** Present while the service's traffic is split between revisions (blue-green, canary). */
   readonly split?: CompiledSplit | undefined;
+  /** Present when requests finding no pickable endpoint wait for one instead of failing. */
+  readonly hold?: HoldSettings | undefined;
 }
 
 /**

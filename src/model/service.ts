@@ -1,4 +1,5 @@
 // Service types: what a validated `kind: Service` document says, with defaults filled in. Pure.
+import type { AutoscalePolicy } from './autoscale.js';
 import { DEFAULT_DEPLOY_POLICY, type DeployPolicy } from './deploy.js';
 
 export type ServiceRuntime =
@@ -33,6 +34,8 @@ export interface ServiceSpec {
    * replicas get a free 127.0.0.1 port in PORT instead. */
   readonly port: number;
   readonly env: Readonly<Record<string, string>>;
+  /** How many replicas to run. With `autoscale` only the starting count: from its first sync the
+   * autoscaler sets the count, between autoscale.minReplicas and autoscale.maxReplicas. */
   readonly replicas: number;
   readonly health: HealthCheckSpec;
   /** SIGTERM, then SIGKILL after this long. */
@@ -45,11 +48,19 @@ export interface ServiceSpec {
   /** A free label of what runs, e.g. `1.4.2`: part of the replica template (a new version is a
    * new revision) and passed to replicas as DOCKMASTER_VERSION. */
   readonly version?: string | undefined;
+  /** How the replica count follows the load, a named policy already resolved; undefined means no
+   * autoscaling: `replicas` stays as written (read it through autoscalePolicyOf). */
+  readonly autoscale?: AutoscalePolicy | undefined;
 }
 
 /** The deploy policy a service follows: its own, or the default when it sets none. */
 export function deployPolicyOf(spec: Pick<ServiceSpec, 'deploy'>): DeployPolicy {
   return spec.deploy ?? DEFAULT_DEPLOY_POLICY;
+}
+
+/** The autoscale policy a service follows, or undefined: autoscaling is off without one. */
+export function autoscalePolicyOf(spec: Pick<ServiceSpec, 'autoscale'>): AutoscalePolicy | undefined {
+  return spec.autoscale;
 }
 
 export const SERVICE_DEFAULTS = {

@@ -21,7 +21,9 @@ export type EventType =
   | 'config.rejected'
   | 'service.revision'
   /** rollout.started, .step, .weights, .analysis, .paused, .succeeded, .aborted, ... */
-  | `rollout.${string}`;
+  | `rollout.${string}`
+  /** autoscale.scaled, autoscale.panic */
+  | `autoscale.${string}`;
 
 export interface TimelineEvent {
   /** Increasing sequence number; `?since=N` lists newer ones. */

@@ -36,6 +36,12 @@ export const METRIC = {
   trafficWeightPercent: 'dockmaster_traffic_weight_percent',
   revisionRequestsTotal: 'dockmaster_revision_requests_total',
   revisionRequestDurationSeconds: 'dockmaster_revision_request_duration_seconds',
+  proxyHeldRequests: 'dockmaster_proxy_held_requests',
+  proxyHeldRequestsTotal: 'dockmaster_proxy_held_requests_total',
+  autoscaleColdStartSeconds: 'dockmaster_autoscale_cold_start_seconds',
+  autoscaleRecommendation: 'dockmaster_autoscale_recommendation',
+  autoscalePanic: 'dockmaster_autoscale_panic',
+  autoscaleDecisionsTotal: 'dockmaster_autoscale_decisions_total',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

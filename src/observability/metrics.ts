@@ -1,5 +1,5 @@
 // Prometheus metrics of the proxy and config layers, registered on an injected Registry. I/O-free.
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { METRIC } from './metric-names.js';
 import { CountingGauge, RequestCounter, RequestHistogram, RequestStats, RevisionCounter, RevisionHistogram, RevisionStats, registerScraped } from './request-stats.js';
 
@@ -57,7 +57,25 @@ export interface Metrics {
    * the hot path with a fine latency histogram, scraped as a counter by status class and a
    * histogram; canary analysis reads the cells directly (ProxyServer.revisionTotals). */
   readonly revisions: RevisionStats;
+  /** Requests held right now by service, waiting for a ready replica (scale to zero). */
+  readonly heldRequests: CountingGauge;
+  /** How holds ended. result: served (released to the normal path once the pool had an
+   * endpoint) | timeout | overflow (queue full: never held) | client_gone | cancelled (gateway
+   * shutting down, or the service lost its hold or its route) */
+  readonly heldRequestsTotal: Counter<'service' | 'result'>;
+  /** From the first request held while a service had no ready replica to the table that gave it one. */
+  readonly coldStartSeconds: Histogram<'service'>;
+  /** The autoscaler's last recommendation (before stabilization and rate limits) per service. */
+  readonly autoscaleRecommendation: Gauge<'service'>;
+  /** 1 while the autoscaler of a service is in panic mode. */
+  readonly autoscalePanic: Gauge<'service'>;
+  /** Replica count changes the autoscaler made. direction: up | down */
+  readonly autoscaleDecisionsTotal: Counter<'service' | 'direction'>;
 }
+
+/** Cold starts in seconds: a local process in well under a second, a container in seconds, an
+ * image pull or a slow application in tens of seconds. */
+export const COLD_START_BUCKETS_SECONDS = [0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120];
 
 /** Latency buckets in seconds: fine below 100 ms where a proxy lives, coarse up to a minute. */
 export const DURATION_BUCKETS_SECONDS = [
@@ -74,6 +92,8 @@ export function createMetrics(registry: Registry): Metrics {
   const revisions = new RevisionStats();
   registerScraped(registry, new RevisionCounter(METRIC.revisionRequestsTotal, 'Requests answered by the proxy for a service route, by the revision of the endpoint that answered (or was tried last) and status class (2xx..5xx).', revisions));
   registerScraped(registry, new RevisionHistogram(METRIC.revisionRequestDurationSeconds, 'Time from request arrival to the last response byte by service and revision, in seconds.', revisions, DURATION_BUCKETS_SECONDS));
+  const heldRequests = new CountingGauge(METRIC.proxyHeldRequests, 'Requests held right now for a service with no ready replica, waiting for one to start (not counted in dockmaster_proxy_in_flight_requests).', ['service']);
+  registerScraped(registry, heldRequests);
   return {
     registry,
     requests,
@@ -251,6 +271,38 @@ export function createMetrics(registry: Registry): Metrics {
       name: METRIC.replicaHealthChangesTotal,
       help: 'Replica health transitions, by the state entered.',
       labelNames: ['service', 'to'],
+      registers,
+    }),
+    heldRequests,
+    heldRequestsTotal: new Counter({
+      name: METRIC.proxyHeldRequestsTotal,
+      help: 'Requests that found no ready replica of a held service, by how the hold ended: served (forwarded once a replica was ready), timeout (503 after holdTimeoutMs), overflow (503 at once: queue full), client_gone (the client left), cancelled (the gateway shut down, or the service lost its hold or route).',
+      labelNames: ['service', 'result'],
+      registers,
+    }),
+    coldStartSeconds: new Histogram({
+      name: METRIC.autoscaleColdStartSeconds,
+      help: 'Cold starts: time from the first request held while a service had no ready replica to the routing table that gave it one, in seconds.',
+      labelNames: ['service'],
+      buckets: COLD_START_BUCKETS_SECONDS,
+      registers,
+    }),
+    autoscaleRecommendation: new Gauge({
+      name: METRIC.autoscaleRecommendation,
+      help: 'The replica count the autoscaler last recommended for a service from its measurements (before stabilization, rate limits and min/max).',
+      labelNames: ['service'],
+      registers,
+    }),
+    autoscalePanic: new Gauge({
+      name: METRIC.autoscalePanic,
+      help: '1 while the autoscaler of a service is in panic mode (short-window demand at least the threshold times capacity), else 0.',
+      labelNames: ['service'],
+      registers,
+    }),
+    autoscaleDecisionsTotal: new Counter({
+      name: METRIC.autoscaleDecisionsTotal,
+      help: 'Changes of a service replica count made by the autoscaler, by direction (up, down).',
+      labelNames: ['service', 'direction'],
       registers,
     }),
   };

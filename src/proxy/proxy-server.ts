@@ -6,14 +6,15 @@ import { requestIdGenerator } from './request-id.js';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { CompiledSplit, Pool, RevisionGroup, RoutingTable } from '../model/routing-table.js';
+import type { CompiledSplit, HoldSettings, Pool, RevisionGroup, RoutingTable } from '../model/routing-table.js';
 import { EMPTY_TABLE } from '../model/routing-table.js';
 import type { CompiledRoute, LoadBalancerKind } from '../model/route.js';
-import type { Endpoint } from '../model/endpoint.js';
+import { isPickable, type Endpoint } from '../model/endpoint.js';
 import type { Picker } from '../balancing/picker.js';
 import { createPicker } from '../balancing/create-picker.js';
 import { type EndpointChoice, hasHeaderValue, pickEndpoint, RevisionSplitChooser, stickyGroup } from '../balancing/revision-split.js';
 import { matchRoute, stripRoutePrefix } from '../routing/match-route.js';
+import { poolKeyForService } from '../routing/compile-table.js';
 import { normalizeTarget } from './normalize-path.js';
 import { filterResponseHeaders, isIdempotent, prepareRequestHeaders, type PreparedRequest } from './headers.js';
 import { canonicalAddress, type PeerMatcher } from './trusted-proxies.js';
@@ -23,6 +24,7 @@ import { UpstreamPools } from './upstream-pools.js';
 import { LazyBody } from './lazy-body.js';
 import { sendError } from './error-response.js';
 import { handleUpgrade, type UpgradeTunnels } from './upgrade.js';
+import { HoldQueue, type HoldEntry } from './hold-queue.js';
 import type { ErrorCode } from '../errors.js';
 import type { OutlierDetector } from '../health/outlier-detector.js';
 import type { RevisionCell, RevisionStats, StatsEntry } from '../observability/request-stats.js';
@@ -45,6 +47,31 @@ export interface ProxyDeps {
   readonly outliers?: OutlierDetector;
   /** Wall clock, for how long per-revision measurements outlive their revision. */
   readonly nowMs?: () => number;
+  /**
+   * Scale to zero: called each time a request (or upgrade) is held for a service with no ready
+   * replica, with the number now held for it (1 when a cold start begins), so that the
+   * autoscaler can start a replica at once instead of at its next sync. Must not throw.
+   */
+  readonly onHold?: (service: string, held: number) => void;
+}
+
+/** A request or upgrade waiting in a pool's hold queue; the queue calls exactly one of these. */
+export interface HeldRequest extends HoldEntry {
+  /** The pool has an endpoint now (or lost its hold or route): forward through the normal
+   * path against the current table, never held again. */
+  release(): void;
+  /** The hold timed out: 503 with Retry-After. */
+  expire(): void;
+  /** The gateway is shutting down: 503 at once. */
+  refuseShutdown(): void;
+}
+
+/** The hold queue of one service pool, kept from its first hold until the pool gets an
+ * endpoint, loses its hold or leaves the table. */
+interface PoolHold {
+  readonly service: string;
+  readonly queue: HoldQueue<HeldRequest>;
+  readonly gauge: { value: number };
 }
 
 /** Method label values; anything else counts as OTHER (a bounded label set). */
@@ -84,6 +111,8 @@ export interface Resolved extends EndpointChoice {
   readonly prepared: PreparedRequest;
   /** `Set-Cookie` value pinning the client to the revision chosen by weight (sticky splits). */
   readonly setCookie: string | undefined;
+  /** The pool's hold settings: a request finding no endpoint waits for one (scale to zero). */
+  readonly hold: HoldSettings | undefined;
 }
 
 export type Resolution =
@@ -110,7 +139,15 @@ export class ProxyServer {
   private sweepTimer: NodeJS.Timeout | undefined;
   private draining = false;
   private idleWaiters: Array<() => void> = [];
-  readonly deps: Required<Omit<ProxyDeps, 'trustedProxies' | 'outliers'>> & { trustedProxies: PeerMatcher; outliers: OutlierDetector | undefined };
+  /** Hold queues by pool key: only pools that held a request since they last had an endpoint. */
+  private readonly holds = new Map<string, PoolHold>();
+  /** Requests held in every queue (the deadline sweep skips the queues while 0). */
+  private heldCount = 0;
+  readonly deps: Required<Omit<ProxyDeps, 'trustedProxies' | 'outliers' | 'onHold'>> & {
+    trustedProxies: PeerMatcher;
+    outliers: OutlierDetector | undefined;
+    onHold: ((service: string, held: number) => void) | undefined;
+  };
   private readonly revisionStats: RevisionStats;
 
   constructor(deps: ProxyDeps) {
@@ -125,6 +162,7 @@ export class ProxyServer {
       clientKeepAliveMs: deps.clientKeepAliveMs ?? 5_000,
       outliers: deps.outliers,
       nowMs: deps.nowMs ?? Date.now,
+      onHold: deps.onHold,
     };
     this.revisionStats = this.deps.metrics.revisions;
     this.server = createServer({ keepAliveTimeout: this.deps.clientKeepAliveMs, requestTimeout: 0 }, (req, res) => {
@@ -145,7 +183,11 @@ export class ProxyServer {
     });
   }
 
-  /** Swaps the routing table atomically; requests already running keep the one they read. */
+  /**
+   * Swaps the routing table atomically; requests already running keep the one they read. Held
+   * requests of a pool that has a pickable endpoint in the new table are released, in arrival
+   * order, and routed afresh against it.
+   */
   setTable(table: RoutingTable): void {
     this.table = table;
     // Pickers live per pool and policy across tables, so a weighted or round-robin sequence
@@ -158,6 +200,7 @@ export class ProxyServer {
     const origins = new Set<string>();
     for (const pool of table.pools.values()) for (const e of pool.endpoints) origins.add(e.origin);
     this.pools.retainOnly(origins);
+    if (this.holds.size > 0) this.settleHolds(table);
   }
 
   currentTable(): RoutingTable {
@@ -214,6 +257,7 @@ export class ProxyServer {
   }
 
   private sweepDeadlines(): void {
+    if (this.heldCount > 0) this.expireHolds(performance.now());
     if (this.active.size === 0) return;
     const nowMs = performance.now();
     for (const forwarding of this.active) forwarding.checkDeadline(nowMs);
@@ -232,8 +276,11 @@ export class ProxyServer {
     return this.server.address() as AddressInfo;
   }
 
-  /** Resolves the route, endpoints and upstream path of a request, or why it is refused. */
-  resolve(req: IncomingMessage, upgrade: boolean): Resolution {
+  /**
+   * Resolves the route, endpoints and upstream path of a request, or why it is refused.
+   * `requestId`: the id a held request already has, kept when it is resolved again on release.
+   */
+  resolve(req: IncomingMessage, upgrade: boolean, requestId?: string): Resolution {
     const table = this.table;
     const peer = canonicalAddress(req.socket.remoteAddress ?? '');
     const target = normalizeTarget(req.url ?? '/');
@@ -242,7 +289,7 @@ export class ProxyServer {
       peerTrusted: this.deps.trustedProxies(peer),
       proto: 'http',
       upgrade,
-      newRequestId: this.deps.newRequestId,
+      newRequestId: requestId === undefined ? this.deps.newRequestId : () => requestId,
       authority: target.ok ? target.authority : undefined,
     });
     if (prepared.hostCount > 1) {
@@ -277,6 +324,7 @@ export class ProxyServer {
         groupPicker: undefined,
         groupOnly: false,
         setCookie: undefined,
+        hold: pool?.hold,
       },
     };
   }
@@ -319,6 +367,7 @@ export class ProxyServer {
         groupPicker: group === undefined ? undefined : this.revisionPicker(state, group.revision, route.loadBalancer),
         groupOnly,
         setCookie,
+        hold: pool.hold,
       },
     };
   }
@@ -382,8 +431,12 @@ export class ProxyServer {
     stats.inFlight.value++;
   }
 
-  /** `revision`: of the endpoint that answered or was tried last (undefined when none was). */
-  requestFinished(route: CompiledRoute, stats: RouteStats, method: string, status: number, seconds: number, revision: string | undefined): void {
+  /**
+   * `revision`: of the endpoint that answered or was tried last (undefined when none was).
+   * `heldSeconds`: time the request waited for a replica; the route's histogram counts it (the
+   * client waited), the revision's measurements do not (the replica did not).
+   */
+  requestFinished(route: CompiledRoute, stats: RouteStats, method: string, status: number, seconds: number, revision: string | undefined, heldSeconds: number): void {
     this.requestsInFlight--;
     stats.inFlight.value--;
     const methodIndex = METHOD_INDEX.get(method) ?? OTHER_METHOD_INDEX;
@@ -401,7 +454,7 @@ export class ProxyServer {
     }
     entry.observe(seconds);
     if (revision !== undefined && stats.revisions !== undefined) {
-      (stats.revisions.get(revision) ?? this.revisionStats.cell(stats.service, revision)).observe(status, seconds * 1000);
+      (stats.revisions.get(revision) ?? this.revisionStats.cell(stats.service, revision)).observe(status, (seconds - heldSeconds) * 1000);
     }
     if (this.requestsInFlight === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;
@@ -417,6 +470,8 @@ export class ProxyServer {
    */
   async shutdown(drainTimeoutMs: number): Promise<boolean> {
     this.draining = true;
+    // No replica is coming for a held request now: answer them before waiting for the rest.
+    this.refuseHeld();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     // Sockets that turn idle later are closed as their response ends (Connection: close).
@@ -451,6 +506,108 @@ export class ProxyServer {
     this.idleWaiters = [];
     for (const w of waiters) w();
   }
+
+  // --- scale to zero: requests held while a pool has no endpoint -----------------------------
+
+  /** Requests (and upgrades) held right now for a service, waiting for a ready replica. */
+  heldRequests(service: string): number {
+    return this.holds.get(poolKeyForService(service))?.queue.size ?? 0;
+  }
+
+  /**
+   * Offers a request that found no endpoint to its pool's hold queue (`resolved.hold` is set);
+   * sets `entry.holdDeadlineMs`. True when held. False when it must be answered 503 as before:
+   * the queue is full (counted as overflow), the gateway is draining, or the pool does have a
+   * pickable endpoint that this request may not use (a preview of a revision without one), for
+   * which no new table would release it.
+   */
+  holdRequest(entry: HeldRequest & { holdDeadlineMs: number }, resolved: Resolved): boolean {
+    const { route, hold } = resolved;
+    if (hold === undefined || route.service === undefined || this.draining || resolved.endpoints.some(isPickable)) return false;
+    const service = route.service;
+    let state = this.holds.get(route.poolKey);
+    if (state === undefined) {
+      state = { service, queue: new HoldQueue(), gauge: this.deps.metrics.heldRequests.cell({ service }) };
+      this.holds.set(route.poolKey, state);
+    }
+    const nowMs = performance.now();
+    entry.holdDeadlineMs = nowMs + hold.holdTimeoutMs;
+    if (!state.queue.push(entry, hold.maxQueue, nowMs)) {
+      this.deps.metrics.heldRequestsTotal.inc({ service, result: 'overflow' });
+      return false;
+    }
+    this.heldCount++;
+    const held = state.queue.size;
+    state.gauge.value = held;
+    const onHold = this.deps.onHold;
+    if (onHold !== undefined) {
+      try {
+        onHold(service, held);
+      } catch (error) {
+        this.deps.logger.error({ service, err: (error as Error).message }, 'onHold callback failed');
+      }
+    }
+    return true;
+  }
+
+  /** A held client went away: out of the queue, no upstream request. */
+  dropHeld(entry: HeldRequest, poolKey: string): void {
+    const state = this.holds.get(poolKey);
+    if (state === undefined || !state.queue.remove(entry)) return;
+    this.heldCount--;
+    state.gauge.value = state.queue.size;
+    this.deps.metrics.heldRequestsTotal.inc({ service: state.service, result: 'client_gone' });
+  }
+
+  /** Called by the deadline sweep while anything is held: answers the holds that timed out. */
+  private expireHolds(nowMs: number): void {
+    for (const state of this.holds.values()) {
+      if (state.queue.size === 0) continue;
+      const expired = state.queue.takeExpired(nowMs);
+      if (expired.length === 0) continue;
+      this.heldCount -= expired.length;
+      state.gauge.value = state.queue.size;
+      this.deps.metrics.heldRequestsTotal.inc({ service: state.service, result: 'timeout' }, expired.length);
+      for (const entry of expired) entry.expire();
+    }
+  }
+
+  /**
+   * After a table swap: a pool with a pickable endpoint ends its cold start and releases its
+   * queue in arrival order (served); a pool that left the table or lost its hold releases its
+   * queue too, to be answered as the normal path answers it now (404, 503; cancelled). A pool
+   * still without endpoint keeps holding.
+   */
+  private settleHolds(table: RoutingTable): void {
+    for (const [poolKey, state] of [...this.holds]) {
+      const pool = table.pools.get(poolKey);
+      const ready = pool !== undefined && pool.endpoints.some(isPickable);
+      if (!ready && pool?.hold !== undefined) continue;
+      this.holds.delete(poolKey);
+      const { service, queue } = state;
+      const coldStartMs = ready ? queue.endColdStart(performance.now()) : undefined;
+      if (coldStartMs !== undefined) this.deps.metrics.coldStartSeconds.observe({ service }, coldStartMs / 1000);
+      const released = queue.takeAll();
+      state.gauge.value = 0;
+      if (released.length === 0) continue;
+      this.heldCount -= released.length;
+      this.deps.metrics.heldRequestsTotal.inc({ service, result: ready ? 'served' : 'cancelled' }, released.length);
+      for (const entry of released) entry.release();
+    }
+  }
+
+  /** Shutdown: every held request is answered 503 at once, and no cold start is measured. */
+  private refuseHeld(): void {
+    const states = [...this.holds.values()];
+    this.holds.clear();
+    for (const { service, queue, gauge } of states) {
+      const refused = queue.takeAll();
+      gauge.value = 0;
+      this.heldCount -= refused.length;
+      if (refused.length > 0) this.deps.metrics.heldRequestsTotal.inc({ service, result: 'cancelled' }, refused.length);
+      for (const entry of refused) entry.refuseShutdown();
+    }
+  }
 }
 
 const kForwarding = Symbol('forwarding');
@@ -465,13 +622,20 @@ function onResponseDrain(this: ServerResponse): void {
   (this as ResponseWithForwarding)[kForwarding]?.resumeUpstream?.();
 }
 
-/** One client request through its attempts; also the undici handler of the current attempt. */
-class Forwarding implements Dispatcher.DispatchHandler {
+/**
+ * One client request through its attempts; also the undici handler of the current attempt. A
+ * request whose pool has no endpoint and holds (scale to zero) waits in the pool's queue first:
+ * it is not in flight then (neither in the in-flight gauge nor in the shutdown drain), its body
+ * stays unread, and its route's total timeout starts when it is released.
+ */
+class Forwarding implements Dispatcher.DispatchHandler, HeldRequest {
   private readonly proxy: ProxyServer;
   private readonly req: IncomingMessage;
   private readonly res: ServerResponse;
-  private readonly resolved: Resolved;
-  private readonly stats: RouteStats;
+  /** Replaced once, when a held request is routed again on release. */
+  private resolved: Resolved;
+  private stats: RouteStats;
+  /** Arrival: the request's duration counts from here, hold included. */
   private readonly startMs = performance.now();
   /** Endpoints tried so far: created on the first retry (most requests never need it). */
   private tried: Set<string> | undefined;
@@ -483,7 +647,11 @@ class Forwarding implements Dispatcher.DispatchHandler {
   private revision: string | undefined;
   private body: LazyBody | undefined;
   private abortAttempt: ((error: Error) => void) | undefined;
-  private readonly deadlineMs: number;
+  private deadlineMs: number;
+  /** While true the request sits in its pool's hold queue. */
+  private holding = false;
+  holdDeadlineMs = 0;
+  private heldMs = 0;
   private responseStarted = false;
   private done = false;
   private timedOut = false;
@@ -502,17 +670,27 @@ class Forwarding implements Dispatcher.DispatchHandler {
   }
 
   start(): void {
-    this.proxy.requestStarted(this.stats);
-    this.proxy.active.add(this);
     (this.res as ResponseWithForwarding)[kForwarding] = this;
     // `on`, not `once`: the response lives for this request only, and `once` wraps the listener.
     this.res.on('close', onResponseClose);
-    this.attempt();
+    const endpoint = pickEndpoint(this.resolved);
+    if (endpoint === undefined && this.resolved.hold !== undefined) {
+      // Set first: onHold may swap in a table that releases this request at once.
+      this.holding = true;
+      if (this.proxy.holdRequest(this, this.resolved)) return;
+      this.holding = false;
+    }
+    this.begin(endpoint);
   }
 
-  private attempt(): void {
+  private begin(endpoint: Endpoint | undefined): void {
+    this.proxy.requestStarted(this.stats);
+    this.proxy.active.add(this);
+    this.attempt(endpoint);
+  }
+
+  private attempt(endpoint: Endpoint | undefined): void {
     const { route, prepared, upstreamPath } = this.resolved;
-    const endpoint = pickEndpoint(this.resolved, this.tried);
     this.attempts++;
     if (endpoint === undefined) {
       if (this.lastError !== undefined) this.fail(this.lastError);
@@ -616,7 +794,7 @@ class Forwarding implements Dispatcher.DispatchHandler {
             this.isRetry = true;
             this.proxy.retriesInFlight++;
           }
-          this.attempt();
+          this.attempt(pickEndpoint(this.resolved, this.tried));
           return;
         }
         this.proxy.deps.metrics.retryBudgetExhaustedTotal.inc({ route: route.name, service });
@@ -648,10 +826,58 @@ class Forwarding implements Dispatcher.DispatchHandler {
   }
 
   private finishWithError(code: ErrorCode, status: number): void {
-    // The request body may be unread: close the connection rather than desync it.
-    const close = this.proxy.isDraining() || (this.hasBody && !this.req.readableEnded);
-    sendError(this.res, code, this.resolved.prepared.requestId, close, code === 'DM_ERR_PROXY_NO_ENDPOINT' ? ['retry-after', '1'] : [], status);
+    sendError(this.res, code, this.resolved.prepared.requestId, this.mustClose(), code === 'DM_ERR_PROXY_NO_ENDPOINT' ? ['retry-after', '1'] : [], status);
     this.finish(status);
+  }
+
+  /** The request body may be unread: close the connection rather than desync it. */
+  private mustClose(): boolean {
+    return this.proxy.isDraining() || (this.hasBody && !this.req.readableEnded);
+  }
+
+  // --- held (HeldRequest, called by the proxy's hold queue) -----------------------------------
+
+  release(): void {
+    if (!this.holding) return;
+    this.holding = false;
+    const nowMs = performance.now();
+    this.heldMs = nowMs - this.startMs;
+    if (this.req.socket.destroyed) {
+      // The client left in the same turn (its close event is still on its way): nothing upstream.
+      this.proxy.requestStarted(this.stats);
+      this.finish(499);
+      return;
+    }
+    // Routed afresh: the new table's endpoints, picker and split; the request keeps its id.
+    const resolution = this.proxy.resolve(this.req, false, this.resolved.prepared.requestId);
+    if (!resolution.ok) {
+      // The route went away while the request waited: answered as a new request would be.
+      this.done = true;
+      this.proxy.deps.metrics.rejectedRequestsTotal.inc({ reason: resolution.reason });
+      sendError(this.res, resolution.code, resolution.requestId, this.mustClose());
+      return;
+    }
+    this.resolved = resolution.value;
+    this.stats = this.proxy.routeStats(resolution.value.route);
+    this.deadlineMs = nowMs + resolution.value.route.timeouts.totalMs;
+    this.begin(pickEndpoint(this.resolved));
+  }
+
+  expire(): void {
+    this.endHold('DM_ERR_PROXY_NO_ENDPOINT');
+  }
+
+  refuseShutdown(): void {
+    this.endHold('DM_ERR_PROXY_SHUTTING_DOWN');
+  }
+
+  /** A hold that ends without an upstream request is still a request of its route: counted. */
+  private endHold(code: ErrorCode): void {
+    if (!this.holding) return;
+    this.holding = false;
+    this.heldMs = performance.now() - this.startMs;
+    this.proxy.requestStarted(this.stats);
+    this.finishWithError(code, 503);
   }
 
   private finish(status: number): void {
@@ -662,7 +888,7 @@ class Forwarding implements Dispatcher.DispatchHandler {
     const { route } = this.resolved;
     const method = this.req.method ?? 'GET';
     const seconds = (performance.now() - this.startMs) / 1000;
-    this.proxy.requestFinished(route, this.stats, method, status, seconds, this.revision);
+    this.proxy.requestFinished(route, this.stats, method, status, seconds, this.revision, this.heldMs / 1000);
     if (this.proxy.deps.accessLog) {
       this.proxy.deps.logger.info(
         { route: route.name, method, path: this.resolved.upstreamPath, status, durationMs: Math.round(seconds * 1000), requestId: this.resolved.prepared.requestId },
@@ -688,6 +914,14 @@ class Forwarding implements Dispatcher.DispatchHandler {
 
   onClientClose(): void {
     if (this.done) return;
+    if (this.holding) {
+      this.holding = false;
+      this.heldMs = performance.now() - this.startMs;
+      this.proxy.dropHeld(this, this.resolved.route.poolKey);
+      this.proxy.requestStarted(this.stats);
+      this.finish(499);
+      return;
+    }
     // The client went away before the response ended: abort upstream at once.
     const abort = this.abortAttempt;
     this.finish(499);

@@ -1,8 +1,9 @@
 // Tunnels Upgrade requests (WebSocket and others) to the chosen endpoint: the request head is
-// rewritten with the same header hygiene, then bytes are piped both ways. I/O.
+// rewritten with the same header hygiene, then bytes are piped both ways. An upgrade to a pool
+// that holds and has no endpoint waits in its queue like a plain request. I/O.
 import { connect, type Socket } from 'node:net';
 import type { IncomingMessage } from 'node:http';
-import type { ProxyServer } from './proxy-server.js';
+import type { HeldRequest, ProxyServer, Resolved } from './proxy-server.js';
 import { pickEndpoint } from '../balancing/revision-split.js';
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
 
@@ -13,10 +14,106 @@ export interface UpgradeTunnels {
 
 function refuse(socket: Socket, code: ErrorCode, status: number, requestId: string | undefined): void {
   const body = JSON.stringify({ error: { code, message: ERROR_CODES[code].message, requestId } });
+  // As for plain requests: no endpoint is a passing state, worth retrying shortly.
+  const retryAfter = code === 'DM_ERR_PROXY_NO_ENDPOINT' ? 'retry-after: 1\r\n' : '';
   socket.end(
     `HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : status === 400 ? 'Bad Request' : status === 504 ? 'Gateway Timeout' : status === 503 ? 'Service Unavailable' : 'Bad Gateway'}\r\n` +
-      `connection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      `connection: close\r\n${retryAfter}content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
+  // Read (and drop) whatever the client still sends, so that its close is seen and the socket
+  // is freed: Node hands an upgrade's socket over not reading.
+  socket.resume();
+}
+
+/** Bytes a held upgrade's client may send before its 101 answer (a WebSocket client sends none). */
+const MAX_HELD_UPGRADE_BYTES = 64 * 1024;
+
+/**
+ * An upgrade waiting for its pool to get an endpoint. Node hands over the socket not reading,
+ * so it is read while held, to notice a client that leaves (its end or close); any bytes it
+ * sends before the 101 answer are kept, bounded, and go upstream after `head` on release.
+ */
+class HeldUpgrade implements HeldRequest {
+  holdDeadlineMs = 0;
+  private holding = false;
+  private readonly proxy: ProxyServer;
+  private readonly req: IncomingMessage;
+  private readonly socket: Socket;
+  private readonly head: Buffer;
+  private readonly early: Buffer[] = [];
+  private earlyBytes = 0;
+  private readonly resolved: Resolved;
+
+  constructor(proxy: ProxyServer, req: IncomingMessage, socket: Socket, head: Buffer, resolved: Resolved) {
+    this.proxy = proxy;
+    this.req = req;
+    this.socket = socket;
+    this.head = head;
+    this.resolved = resolved;
+  }
+
+  /** True when held; false when it must be refused as before. */
+  offer(): boolean {
+    // Set first: onHold may swap in a table that releases this upgrade at once.
+    this.holding = true;
+    if (!this.proxy.holdRequest(this, this.resolved)) {
+      this.holding = false;
+      return false;
+    }
+    if (this.holding) {
+      this.socket.on('data', this.onData);
+      this.socket.once('end', this.onGone);
+      this.socket.once('close', this.onGone);
+      this.socket.resume();
+    }
+    return true;
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.early.push(chunk);
+    this.earlyBytes += chunk.length;
+    if (this.earlyBytes > MAX_HELD_UPGRADE_BYTES) this.socket.destroy();
+  };
+
+  private readonly onGone = (): void => {
+    if (!this.holding) return;
+    this.holding = false;
+    this.detach();
+    this.socket.destroy();
+    this.proxy.dropHeld(this, this.resolved.route.poolKey);
+  };
+
+  release(): void {
+    if (!this.take()) return;
+    const head = this.early.length === 0 ? this.head : Buffer.concat([this.head, ...this.early]);
+    handleUpgrade(this.proxy, this.req, this.socket, head, this.resolved.prepared.requestId);
+  }
+
+  expire(): void {
+    if (!this.take()) return;
+    this.proxy.deps.metrics.upgradesTotal.inc({ route: this.resolved.route.name, service: this.resolved.route.service ?? '', result: 'no_endpoint' });
+    refuse(this.socket, 'DM_ERR_PROXY_NO_ENDPOINT', 503, this.resolved.prepared.requestId);
+  }
+
+  refuseShutdown(): void {
+    if (!this.take()) return;
+    refuse(this.socket, 'DM_ERR_PROXY_SHUTTING_DOWN', 503, this.resolved.prepared.requestId);
+  }
+
+  private take(): boolean {
+    if (!this.holding) return false;
+    this.holding = false;
+    this.detach();
+    return !this.socket.destroyed;
+  }
+
+  private detach(): void {
+    this.socket.off('data', this.onData);
+    this.socket.off('end', this.onGone);
+    this.socket.off('close', this.onGone);
+    // Until the tunnel pipes it, nothing may flow past without a listener.
+    this.socket.pause();
+  }
 }
 
 const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
@@ -41,8 +138,10 @@ function awaitSwitch(upstream: Socket, onHead: (status: number, buffered: Buffer
   upstream.on('data', onData);
 }
 
-export function handleUpgrade(proxy: ProxyServer, req: IncomingMessage, socket: Socket, head: Buffer): void {
-  socket.on('error', () => socket.destroy());
+/** `heldRequestId`: set when a held upgrade is released; routed again, never held twice. */
+export function handleUpgrade(proxy: ProxyServer, req: IncomingMessage, socket: Socket, head: Buffer, heldRequestId?: string): void {
+  const released = heldRequestId !== undefined;
+  if (!released) socket.on('error', () => socket.destroy());
   if (proxy.isDraining()) {
     refuse(socket, 'DM_ERR_PROXY_SHUTTING_DOWN', 503, undefined);
     return;
@@ -54,7 +153,7 @@ export function handleUpgrade(proxy: ProxyServer, req: IncomingMessage, socket: 
     refuse(socket, 'DM_ERR_PROXY_BAD_REQUEST', 400, undefined);
     return;
   }
-  const resolution = proxy.resolve(req, true);
+  const resolution = proxy.resolve(req, true, heldRequestId);
   if (!resolution.ok) {
     proxy.deps.metrics.rejectedRequestsTotal.inc({ reason: resolution.reason });
     refuse(socket, resolution.code, ERROR_CODES[resolution.code].status, resolution.requestId);
@@ -66,6 +165,7 @@ export function handleUpgrade(proxy: ProxyServer, req: IncomingMessage, socket: 
   // too; the 101 answer is relayed as the upstream wrote it, so no sticky cookie is added.
   const endpoint = pickEndpoint(resolution.value);
   if (endpoint === undefined) {
+    if (!released && resolution.value.hold !== undefined && new HeldUpgrade(proxy, req, socket, head, resolution.value).offer()) return;
     proxy.deps.metrics.upgradesTotal.inc({ ...labels, result: 'no_endpoint' });
     refuse(socket, 'DM_ERR_PROXY_NO_ENDPOINT', 503, prepared.requestId);
     return;

@@ -2,7 +2,7 @@
 // route first. Pure: no I/O, no clock.
 import type { Endpoint } from '../model/endpoint.js';
 import type { CompiledRoute, HostMatch, LoadBalancerKind, RouteSpec, RouteTimeouts } from '../model/route.js';
-import type { CompiledSplit, Pool, RevisionGroup, RoutingTable } from '../model/routing-table.js';
+import type { CompiledSplit, HoldSettings, Pool, RevisionGroup, RoutingTable } from '../model/routing-table.js';
 import type { TrafficSplit } from '../model/traffic.js';
 import { primeMatchIndex } from './match-route.js';
 
@@ -174,16 +174,38 @@ export function regroupSplit(split: CompiledSplit, endpoints: readonly Endpoint[
 }
 
 /**
+ * The hold settings a pool gets, or undefined when they cannot hold anything: a queue below 1
+ * or a timeout that is not above 0 (validation refuses both; a caller that skips it gets the
+ * plain 503 of a pool without hold). A fractional queue size is rounded down.
+ */
+export function compileHold(hold: HoldSettings | undefined): HoldSettings | undefined {
+  if (hold === undefined) return undefined;
+  const maxQueue = Math.floor(hold.maxQueue);
+  if (!(maxQueue >= 1) || !(hold.holdTimeoutMs > 0) || !Number.isFinite(hold.holdTimeoutMs)) return undefined;
+  return Object.freeze({ maxQueue, holdTimeoutMs: hold.holdTimeoutMs });
+}
+
+/** A pool with other endpoints (after the health overlay), keeping its split and hold. */
+export function poolWithEndpoints(pool: Pool, endpoints: readonly Endpoint[]): Pool {
+  const out: { key: string; endpoints: readonly Endpoint[]; split?: CompiledSplit; hold?: HoldSettings } = { key: pool.key, endpoints };
+  if (pool.split !== undefined) out.split = regroupSplit(pool.split, endpoints);
+  if (pool.hold !== undefined) out.hold = pool.hold;
+  return out;
+}
+
+/**
  * Builds a table from specs that already passed validation (validateRouteSpec and
  * checkRouteSet). Static upstreams become the pool `route:NAME`; a `service` route points at
- * `service:NAME`, filled from `serviceEndpoints` (an empty pool until the service has some) and
- * split between revisions by `traffic` when the service has a TrafficSplit.
+ * `service:NAME`, filled from `serviceEndpoints` (an empty pool until the service has some),
+ * split between revisions by `traffic` when the service has a TrafficSplit, and holding
+ * requests while it has no pickable endpoint when `holds` names it (scale to zero).
  */
 export function compileTable(
   specs: readonly RouteSpec[],
   serviceEndpoints: ReadonlyMap<string, readonly Endpoint[]>,
   version: number,
   traffic?: ReadonlyMap<string, TrafficSplit>,
+  holds?: ReadonlyMap<string, HoldSettings>,
 ): RoutingTable {
   const routes = specs.map(compileRoute).sort(compareRouteSpecificity);
   const pools = new Map<string, Pool>();
@@ -193,7 +215,11 @@ export function compileTable(
       if (!pools.has(key)) {
         const endpoints = Object.freeze([...(serviceEndpoints.get(spec.service) ?? [])]);
         const split = traffic?.get(spec.service);
-        pools.set(key, Object.freeze(split === undefined ? { key, endpoints } : { key, endpoints, split: compileSplit(split, endpoints) }));
+        const hold = compileHold(holds?.get(spec.service));
+        const pool: { key: string; endpoints: readonly Endpoint[]; split?: CompiledSplit; hold?: HoldSettings } = { key, endpoints };
+        if (split !== undefined) pool.split = compileSplit(split, endpoints);
+        if (hold !== undefined) pool.hold = hold;
+        pools.set(key, Object.freeze(pool));
       }
     } else {
       const key = poolKeyForRoute(spec.name);

@@ -9,6 +9,7 @@ import { compileTable } from '../../src/routing/compile-table.js';
 import type { RouteSpec } from '../../src/model/route.js';
 import type { Endpoint } from '../../src/model/endpoint.js';
 import type { TrafficSplit } from '../../src/model/traffic.js';
+import type { HoldSettings } from '../../src/model/routing-table.js';
 
 export interface ProxyHarness {
   readonly proxy: ProxyServer;
@@ -23,6 +24,9 @@ export interface ProxyHarness {
   /** Splits services' traffic between revisions (as TableBuilder.setTraffic does), keeping the
    * routes and service endpoints last set. */
   setTraffic(traffic: ReadonlyMap<string, TrafficSplit>): void;
+  /** Holds requests of services without endpoint (as TableBuilder.setHolds does), keeping the
+   * routes, service endpoints and traffic last set. */
+  setHolds(holds: ReadonlyMap<string, HoldSettings>): void;
   close(drainTimeoutMs?: number): Promise<void>;
 }
 
@@ -37,6 +41,7 @@ export async function startProxy(
   options: Partial<Omit<ProxyDeps, 'logger' | 'metrics'>> & {
     services?: ReadonlyMap<string, readonly Endpoint[]>;
     traffic?: ReadonlyMap<string, TrafficSplit>;
+    holds?: ReadonlyMap<string, HoldSettings>;
   } = {},
 ): Promise<ProxyHarness> {
   const registry = new Registry();
@@ -49,16 +54,26 @@ export async function startProxy(
     },
   });
   const logger = createLogger({ level: 'info', destination: sink });
-  const { services: initialServices, traffic: initialTraffic, ...deps } = options;
+  const { services: initialServices, traffic: initialTraffic, holds: initialHolds, ...deps } = options;
   const proxy = new ProxyServer({ logger, metrics, ...deps });
-  let current = { specs: routes, services: initialServices ?? new Map<string, readonly Endpoint[]>(), traffic: initialTraffic ?? new Map<string, TrafficSplit>() };
+  let current = {
+    specs: routes,
+    services: initialServices ?? new Map<string, readonly Endpoint[]>(),
+    traffic: initialTraffic ?? new Map<string, TrafficSplit>(),
+    holds: initialHolds ?? new Map<string, HoldSettings>(),
+  };
+  const publish = (): void => proxy.setTable(compileTable(current.specs, current.services, ++version, current.traffic, current.holds));
   const setRoutes = (specs: readonly RouteSpec[], services: ReadonlyMap<string, readonly Endpoint[]> = initialServices ?? new Map()): void => {
     current = { ...current, specs, services };
-    proxy.setTable(compileTable(specs, services, ++version, current.traffic));
+    publish();
   };
   const setTraffic = (traffic: ReadonlyMap<string, TrafficSplit>): void => {
     current = { ...current, traffic };
-    proxy.setTable(compileTable(current.specs, current.services, ++version, traffic));
+    publish();
+  };
+  const setHolds = (holds: ReadonlyMap<string, HoldSettings>): void => {
+    current = { ...current, holds };
+    publish();
   };
   setRoutes(routes);
   const address: AddressInfo = await proxy.listen('127.0.0.1', 0);
@@ -73,6 +88,7 @@ export async function startProxy(
     logs,
     setRoutes,
     setTraffic,
+    setHolds,
     close: async (drainTimeoutMs = 1000) => {
       if (closed) return;
       closed = true;

@@ -19,7 +19,7 @@ const PROCESS = shownSpec({
   env: { DEMO_LATENCY_MS: '0' },
   health: { intervalMs: 200, timeoutMs: 200 },
   deploy: { strategy: 'canary', canary: { steps: [{ setWeight: 50 }, { pause: {} }], analysis: { successRate: 0.99, intervalMs: 1000 } } },
-  autoscale: { minReplicas: 1 },
+  autoscale: { minReplicas: 1, maxReplicas: 4, targetRps: 50 },
 });
 
 const DOCKER = shownSpec({ kind: 'Service', name: 'web', runtime: { type: 'docker', image: 'web:1.0', network: 'bridge' }, port: 3000 });

@@ -1,6 +1,6 @@
 // The repo's own policies/ folder (the demo service and the example deploy policy) must always
 // load, its command must point at the demo app, and its commented examples (Docker runtime,
-// version, deploy) must be valid once uncommented. Reads files only.
+// version, deploy, autoscale) must be valid once uncommented. Reads files only.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -102,5 +102,27 @@ describe('the repo policies folder', () => {
     const [resolved] = resolveServices([service.value, policy.value]);
     expect(resolved?.version).toBe('1.0.0');
     expect(resolved?.deploy?.strategy).toBe('canary');
+  });
+
+  it('has a commented autoscale example that is valid once uncommented', async () => {
+    const lines = (await readFile(`${POLICIES_DIR}/demo.yaml`, 'utf8')).split('\n');
+    const start = lines.indexOf('# autoscale:');
+    expect(start).toBeGreaterThan(0);
+    const end = lines.findIndex((line, i) => i > start && !line.startsWith('#   '));
+    const example = parse(
+      lines
+        .slice(start, end)
+        .map((line) => line.replace(/^# /, ''))
+        .join('\n'),
+    ) as Record<string, unknown>;
+    const demo = parse(lines.join('\n')) as Record<string, unknown>;
+    const result = validateServiceSpec({ ...demo, ...example }, 'demo.yaml');
+    expect(result.ok ? result.value.autoscale : result.problems).toMatchObject({
+      minReplicas: 1,
+      maxReplicas: 6,
+      targetRps: 50,
+      targetLatencyP95Ms: 200,
+      scaleDown: { stabilizationWindowMs: 60000, selectPolicy: 'max' },
+    });
   });
 });

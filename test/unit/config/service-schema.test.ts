@@ -13,9 +13,31 @@ import {
   type PolicyFolderSource,
 } from '../../../src/config/service-schema.js';
 import { DEFAULT_DEPLOY_POLICY, type DeployPolicy } from '../../../src/model/deploy.js';
-import { deployPolicyOf } from '../../../src/model/service.js';
+import { autoscalePolicyOf, deployPolicyOf } from '../../../src/model/service.js';
 
 const FILE = 'policies/api.yaml';
+
+/** A valid autoscale section and what it becomes (the rest from AUTOSCALE_DEFAULTS). */
+const AUTOSCALE = { maxReplicas: 5, targetRps: 20 };
+const AUTOSCALE_POLICY = {
+  minReplicas: 1,
+  maxReplicas: 5,
+  targetRps: 20,
+  tolerance: 0.1,
+  syncIntervalMs: 1000,
+  stableWindowMs: 60000,
+  scaleUp: {
+    stabilizationWindowMs: 0,
+    policies: [
+      { type: 'percent', value: 100, periodMs: 15000 },
+      { type: 'replicas', value: 4, periodMs: 15000 },
+    ],
+    selectPolicy: 'max',
+  },
+  scaleDown: { stabilizationWindowMs: 300000, policies: [{ type: 'percent', value: 100, periodMs: 15000 }], selectPolicy: 'max' },
+  panic: { windowMs: 6000, threshold: 2 },
+  hold: { maxQueue: 100, holdTimeoutMs: 30000 },
+};
 
 function base(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return { kind: 'Service', name: 'api', runtime: { type: 'process', command: ['node', 'app.mjs'] }, ...overrides };
@@ -46,7 +68,7 @@ describe('validateServiceSpec', () => {
     });
   });
 
-  it('accepts a full docker service as written, filling in the deploy defaults and keeping autoscale as given', () => {
+  it('accepts a full docker service as written, filling in the deploy and autoscale defaults', () => {
     const full = base({
       runtime: { type: 'docker', image: 'registry.example.com:5000/team/api:1.2.3', network: 'bridge', pull: 'always' },
       port: 3000,
@@ -57,7 +79,7 @@ describe('validateServiceSpec', () => {
       drainTimeoutMs: 600000,
       version: '1.4.2+build.7',
       deploy: { strategy: 'canary', canary: { steps: [{ setWeight: 10 }, { setWeight: 50 }] } },
-      autoscale: { minReplicas: 1 },
+      autoscale: { ...AUTOSCALE, minReplicas: 0, scaleToZero: { idleMs: 60000 } },
     });
     const result = validateServiceSpec(full, FILE);
     expect(result).toEqual({
@@ -65,6 +87,7 @@ describe('validateServiceSpec', () => {
       value: {
         ...full,
         deploy: { ...DEFAULT_DEPLOY_POLICY, strategy: 'canary', canary: { steps: [{ setWeight: 10 }, { setWeight: 50 }], stickySessions: false } },
+        autoscale: { ...AUTOSCALE_POLICY, minReplicas: 0, scaleToZero: { idleMs: 60000 } },
       },
     });
   });
@@ -103,6 +126,13 @@ describe('validateServiceSpec', () => {
     expect(result.ok && 'deploy' in result.value).toBe(false);
   });
 
+  it('keeps an autoscale reference as written, and leaves autoscale out when the service sets none', () => {
+    const referring = validateServiceSpec(base({ autoscale: { policy: 'elastic' } }), FILE);
+    expect(referring.ok && referring.value.autoscale).toEqual({ policy: 'elastic' });
+    const plain = validateServiceSpec(base(), FILE);
+    expect(plain.ok && 'autoscale' in plain.value).toBe(false);
+  });
+
   it.each(['1', '1.4.2', 'v2-rc.1+sha.5114f85', '2024-06-01T12:00', 'x'.repeat(128)])('accepts the version %s', (version) => {
     const result = validateServiceSpec(base({ version }), FILE);
     expect(result.ok && result.value.version).toBe(version);
@@ -127,7 +157,7 @@ describe('validateServiceSpec', () => {
   });
 
   it('returns a frozen copy that does not share the input', () => {
-    const input = base({ env: { A: '1' }, deploy: { strategy: 'rolling', canary: { steps: [{ setWeight: 1 }] } } });
+    const input = base({ env: { A: '1' }, deploy: { strategy: 'rolling', canary: { steps: [{ setWeight: 1 }] } }, autoscale: { ...AUTOSCALE } });
     const result = validateServiceSpec(input, FILE);
     expect(result.ok).toBe(true);
     if (!result.ok) return;
@@ -137,8 +167,10 @@ describe('validateServiceSpec', () => {
     expect(Object.isFrozen(result.value.health)).toBe(true);
     expect(Object.isFrozen(result.value.deploy)).toBe(true);
     expect(Object.isFrozen((result.value.deploy as DeployPolicy).canary.steps)).toBe(true);
+    expect(Object.isFrozen(result.value.autoscale)).toBe(true);
     expect(Object.isFrozen(input['env'])).toBe(false);
     expect(Object.isFrozen(input['deploy'])).toBe(false);
+    expect(Object.isFrozen(input['autoscale'])).toBe(false);
   });
 
   const rejected: Array<{ name: string; value: unknown; problems: Array<{ path: string; message: string }> }> = [
@@ -281,9 +313,27 @@ describe('validateServiceSpec', () => {
       name: 'deploy and autoscale must be mappings',
       value: base({ deploy: 'rolling', autoscale: [1] }),
       problems: [
-        { path: '/autoscale', message: 'must be a mapping of keys to values' },
         { path: '/deploy', message: 'must be a mapping of keys to values' },
+        { path: '/autoscale', message: 'must be a mapping of keys to values' },
       ],
+    },
+    {
+      name: 'a bad autoscale field is reported at its path under /autoscale',
+      value: base({ autoscale: { ...AUTOSCALE, scaleUp: { policies: [{ type: 'percent', value: 0, periodMs: 15000 }] } } }),
+      problems: [{ path: '/autoscale/scaleUp/policies/0/value', message: 'must be an integer from 1 to 1000' }],
+    },
+    {
+      name: 'an autoscale with minReplicas above maxReplicas and no target reports both',
+      value: base({ autoscale: { minReplicas: 4, maxReplicas: 2 } }),
+      problems: [
+        { path: '/autoscale', message: "needs at least one target: 'targetRps', 'targetLatencyP95Ms' or 'targetConcurrency'" },
+        { path: '/autoscale/maxReplicas', message: 'must be at least minReplicas (4)' },
+      ],
+    },
+    {
+      name: 'an autoscale reference with other keys is reported at the extra key',
+      value: base({ autoscale: { policy: 'elastic', targetRps: 5 } }),
+      problems: [{ path: '/autoscale/targetRps', message: "unknown key 'targetRps': a reference to a named policy holds only 'policy'" }],
     },
     {
       name: 'a bad deploy field is reported at its path under /deploy',
@@ -372,14 +422,18 @@ describe('imageReferenceProblem', () => {
 });
 
 describe('validatePolicySpec', () => {
-  it('accepts a named deploy and autoscale policy, filling in the deploy defaults', () => {
-    const policy = { kind: 'Policy', name: 'careful', deploy: { strategy: 'canary' }, autoscale: { maxReplicas: 5 } };
-    expect(validatePolicySpec(policy, FILE)).toEqual({ ok: true, value: { ...policy, deploy: { ...DEFAULT_DEPLOY_POLICY, strategy: 'canary' } } });
+  it('accepts a named deploy and autoscale policy, filling in the defaults of both', () => {
+    const policy = { kind: 'Policy', name: 'careful', deploy: { strategy: 'canary' }, autoscale: AUTOSCALE };
+    expect(validatePolicySpec(policy, FILE)).toEqual({
+      ok: true,
+      value: { ...policy, deploy: { ...DEFAULT_DEPLOY_POLICY, strategy: 'canary' }, autoscale: AUTOSCALE_POLICY },
+    });
   });
 
   it('accepts an autoscale-only policy without a deploy', () => {
-    const result = validatePolicySpec({ kind: 'Policy', name: 'elastic', autoscale: { maxReplicas: 5 } }, FILE);
+    const result = validatePolicySpec({ kind: 'Policy', name: 'elastic', autoscale: AUTOSCALE }, FILE);
     expect(result.ok && 'deploy' in result.value).toBe(false);
+    expect(result.ok && result.value.autoscale).toEqual(AUTOSCALE_POLICY);
   });
 
   const rejected: Array<{ name: string; value: unknown; problems: Array<{ path: string; message: string }> }> = [
@@ -407,6 +461,24 @@ describe('validatePolicySpec', () => {
       name: "a policy's deploy may not refer to another policy",
       value: { kind: 'Policy', name: 'p', deploy: { policy: 'q' } },
       problems: [{ path: '/deploy/policy', message: 'a named policy must write its deploy section out: it cannot refer to another policy' }],
+    },
+    {
+      name: "a policy's bad autoscale field is reported at its path under /autoscale",
+      value: { kind: 'Policy', name: 'p', autoscale: { ...AUTOSCALE, minReplicas: 0 } },
+      problems: [{ path: '/autoscale/minReplicas', message: "0 needs 'scaleToZero: {idleMs: N}': how long a service must be idle before it drains to zero" }],
+    },
+    {
+      name: "a policy's autoscale may not refer to another policy",
+      value: { kind: 'Policy', name: 'p', autoscale: { policy: 'q' } },
+      problems: [{ path: '/autoscale/policy', message: 'a named policy must write its autoscale section out: it cannot refer to another policy' }],
+    },
+    {
+      name: 'a policy with problems in both sections reports them all',
+      value: { kind: 'Policy', name: 'p', deploy: { strategy: 'x' }, autoscale: { targetRps: 1 } },
+      problems: [
+        { path: '/deploy/strategy', message: "must be one of 'rolling', 'blue-green', 'canary'" },
+        { path: '/autoscale/maxReplicas', message: 'is required' },
+      ],
     },
   ];
 
@@ -467,7 +539,7 @@ describe('checkServiceSet', () => {
       sources: [
         source('Service', 'api', 'policies/a.yaml', { deploy: { policy: 'carefull' } }),
         source('Policy', 'careful', 'policies/p.yaml'),
-        source('Policy', 'elastic', 'policies/p.yaml', { deploy: undefined, autoscale: { maxReplicas: 3 } }),
+        source('Policy', 'elastic', 'policies/p.yaml', { deploy: undefined, autoscale: AUTOSCALE }),
       ],
       problems: [
         {
@@ -487,10 +559,46 @@ describe('checkServiceSet', () => {
     {
       name: 'a reference to a policy without deploy is reported at /deploy/policy',
       sources: [
-        source('Policy', 'elastic', 'policies/p.yaml', { deploy: undefined, autoscale: { maxReplicas: 3 } }),
+        source('Policy', 'elastic', 'policies/p.yaml', { deploy: undefined, autoscale: AUTOSCALE }),
         source('Service', 'api', 'policies/a.yaml', { deploy: { policy: 'elastic' } }),
       ],
       problems: [{ file: 'policies/a.yaml', path: '/deploy/policy', message: "refers to policy 'elastic', which has no 'deploy' section" }],
+    },
+    {
+      name: 'an autoscale reference to a policy of the set is fine',
+      sources: [
+        source('Policy', 'elastic', 'policies/p.yaml', { deploy: undefined, autoscale: AUTOSCALE }),
+        source('Service', 'api', 'policies/a.yaml', { autoscale: { policy: 'elastic' } }),
+      ],
+      problems: [],
+    },
+    {
+      name: 'an autoscale reference to a missing policy is reported at /autoscale/policy, naming the autoscale policies there are',
+      sources: [
+        source('Service', 'api', 'policies/a.yaml', { autoscale: { policy: 'elastik' } }),
+        source('Policy', 'careful', 'policies/p.yaml'),
+        source('Policy', 'elastic', 'policies/p.yaml', { deploy: undefined, autoscale: AUTOSCALE }),
+      ],
+      problems: [
+        {
+          file: 'policies/a.yaml',
+          path: '/autoscale/policy',
+          message: "refers to policy 'elastik', but no 'kind: Policy' document has that name (autoscale policies: elastic)",
+        },
+      ],
+    },
+    {
+      name: 'an autoscale reference to a deploy-only policy is reported at /autoscale/policy',
+      sources: [source('Policy', 'careful', 'policies/p.yaml'), source('Service', 'api', 'policies/a.yaml', { autoscale: { policy: 'careful' } })],
+      problems: [{ file: 'policies/a.yaml', path: '/autoscale/policy', message: "refers to policy 'careful', which has no 'autoscale' section" }],
+    },
+    {
+      name: 'a service with two bad references gets a problem for each',
+      sources: [source('Service', 'api', 'policies/a.yaml', { deploy: { policy: 'x' }, autoscale: { policy: 'y' } })],
+      problems: [
+        { file: 'policies/a.yaml', path: '/deploy/policy', message: "refers to policy 'x', but no 'kind: Policy' document has that name (no deploy policies here)" },
+        { file: 'policies/a.yaml', path: '/autoscale/policy', message: "refers to policy 'y', but no 'kind: Policy' document has that name (no autoscale policies here)" },
+      ],
     },
     {
       name: 'a service named like a policy is not a policy: its reference still fails',
@@ -537,9 +645,20 @@ describe('resolveServices', () => {
     expect(plain !== undefined && deployPolicyOf(plain)).toBe(DEFAULT_DEPLOY_POLICY);
   });
 
-  it('keeps every other field, version and autoscale included', () => {
-    const written = spec(base({ version: '2.0.0', autoscale: { maxReplicas: 4 }, deploy: { policy: 'careful' } }));
+  it('keeps every other field, version and a written-out autoscale included', () => {
+    const written = spec(base({ version: '2.0.0', autoscale: AUTOSCALE, deploy: { policy: 'careful' } }));
     const [resolved] = resolveServices([written, careful]);
     expect(resolved).toEqual({ ...written, deploy: careful.deploy });
+    expect(resolved !== undefined && autoscalePolicyOf(resolved)).toEqual(AUTOSCALE_POLICY);
+  });
+
+  it("replaces an autoscale reference with the named policy's autoscale, and no autoscale as none", () => {
+    const elastic = spec({ kind: 'Policy', name: 'elastic', autoscale: { ...AUTOSCALE, targetLatencyP95Ms: 250 } });
+    const [api, plain] = resolveServices([spec(base({ autoscale: { policy: 'elastic' } })), spec(base({ name: 'plain' })), elastic]);
+    expect(api?.autoscale).toBe(elastic.autoscale);
+    expect(api?.autoscale?.targetLatencyP95Ms).toBe(250);
+    expect(Object.isFrozen(api)).toBe(true);
+    expect(plain !== undefined && 'autoscale' in plain).toBe(false);
+    expect(plain !== undefined && autoscalePolicyOf(plain)).toBeUndefined();
   });
 });

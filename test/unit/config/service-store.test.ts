@@ -11,7 +11,7 @@ import { ServiceStore, type ServiceStoreDeps } from '../../../src/config/service
 import { setYamlDocumentField } from '../../../src/config/yaml-document-set-in.js';
 import { ConfigError } from '../../../src/errors.js';
 import { DEFAULT_DEPLOY_POLICY } from '../../../src/model/deploy.js';
-import { deployPolicyOf, type ServiceSpec } from '../../../src/model/service.js';
+import { autoscalePolicyOf, deployPolicyOf, type ServiceSpec } from '../../../src/model/service.js';
 import { createLogger } from '../../../src/observability/logger.js';
 import { createMetrics, type Metrics } from '../../../src/observability/metrics.js';
 import { eventually } from '../../helpers/eventually.js';
@@ -405,7 +405,7 @@ describe('ServiceStore: deploy policies', () => {
 
   it('rejects a reference to a policy that has no deploy section', async () => {
     await write('api.yaml', REFERRING);
-    await write('p.yaml', 'kind: Policy\nname: careful\nautoscale: {maxReplicas: 3}\n');
+    await write('p.yaml', 'kind: Policy\nname: careful\nautoscale: {maxReplicas: 3, targetRps: 10}\n');
     await expect(harness.store.load()).rejects.toThrow("/deploy/policy: refers to policy 'careful', which has no 'deploy' section");
   });
 
@@ -461,6 +461,107 @@ describe('ServiceStore: deploy policies', () => {
       { path: '/deploy/policy', message: "refers to policy 'nope', but no 'kind: Policy' document has that name (deploy policies: careful)" },
     ]);
     expect(await filesInDir()).toEqual(['p.yaml', 'x.yaml']);
+  });
+});
+
+/** A service with its own autoscale section, one following the policy `elastic`, and that policy. */
+const AUTOSCALED = `kind: Service
+name: own
+runtime: {type: process, command: [node, own.mjs]}
+replicas: 2           # the starting count
+autoscale:
+  maxReplicas: 6
+  targetRps: 50
+  scaleDown: {stabilizationWindowMs: 60000}
+`;
+const FOLLOWING = 'kind: Service\nname: api\nruntime: {type: process, command: [node, api.mjs]}\nautoscale: {policy: elastic}\n';
+const ELASTIC = 'kind: Policy\nname: elastic\nautoscale:\n  minReplicas: 0\n  maxReplicas: 4\n  targetConcurrency: 8\n  scaleToZero: {idleMs: 120000}\n';
+
+describe('ServiceStore: autoscale policies', () => {
+  it('loads a service with its own autoscale section, defaults filled in, and one without as not autoscaled', async () => {
+    await write('own.yaml', AUTOSCALED);
+    await write('a.yaml', SERVICE_A);
+    await harness.store.load();
+    const own = harness.store.get('own');
+    expect(own?.replicas).toBe(2);
+    expect(own !== undefined && autoscalePolicyOf(own)).toMatchObject({
+      minReplicas: 1,
+      maxReplicas: 6,
+      targetRps: 50,
+      tolerance: 0.1,
+      scaleUp: { stabilizationWindowMs: 0, selectPolicy: 'max' },
+      scaleDown: { stabilizationWindowMs: 60000, policies: [{ type: 'percent', value: 100, periodMs: 15000 }], selectPolicy: 'max' },
+    });
+    const a = harness.store.get('a');
+    expect(a !== undefined && autoscalePolicyOf(a)).toBeUndefined();
+  });
+
+  it('rejects a bad autoscale section with its path and line, and keeps the previous set', async () => {
+    await write('a.yaml', SERVICE_A);
+    await harness.store.load();
+    await write('b.yaml', 'kind: Service\nname: b\nruntime: {type: process, command: [x]}\nautoscale:\n  minReplicas: 0\n  maxReplicas: 3\n  targetRps: 0\n');
+    const error = await harness.store.load().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ConfigError);
+    const b = join(harness.dir, 'b.yaml');
+    expect((error as ConfigError).problems).toEqual([
+      { file: b, path: '/autoscale/targetRps', message: 'must be a number greater than 0 and at most 1000000 (line 7)' },
+      { file: b, path: '/autoscale/minReplicas', message: "0 needs 'scaleToZero: {idleMs: N}': how long a service must be idle before it drains to zero (line 5)" },
+    ]);
+    expect(names(harness.store.list())).toEqual(['a']);
+  });
+
+  it('publishes a referring service with the named policy resolved, and keeps the reference in its document', async () => {
+    await write('api.yaml', FOLLOWING);
+    await write('p.yaml', ELASTIC);
+    await harness.store.load();
+    const elastic = harness.store.policy('elastic')?.autoscale;
+    expect(elastic).toMatchObject({ minReplicas: 0, maxReplicas: 4, targetConcurrency: 8, scaleToZero: { idleMs: 120000 } });
+    expect(harness.store.get('api')?.autoscale).toEqual(elastic);
+    expect(harness.changes.at(-1)?.[0]?.autoscale).toEqual(elastic);
+    expect(harness.store.document('api')?.autoscale).toEqual({ policy: 'elastic' });
+  });
+
+  it('rejects a reference to a policy that does not exist, naming it at /autoscale/policy', async () => {
+    await write('api.yaml', FOLLOWING);
+    await write('p.yaml', POLICY_P);
+    await expect(harness.store.load()).rejects.toThrow(
+      `${join(harness.dir, 'api.yaml')}: /autoscale/policy: refers to policy 'elastic', but no 'kind: Policy' document has that name (no autoscale policies here)`,
+    );
+  });
+
+  it('re-publishes the services that refer to a policy when its autoscale section is edited', async () => {
+    await write('api.yaml', FOLLOWING);
+    await write('p.yaml', ELASTIC);
+    await harness.store.load();
+    harness.store.watch();
+    await write('p.yaml', ELASTIC.replace('maxReplicas: 4', 'maxReplicas: 9'));
+    await eventually(() => expect(harness.changes).toHaveLength(2));
+    expect(harness.changes[1]?.[0]?.autoscale?.maxReplicas).toBe(9);
+    expect(harness.store.get('api')?.autoscale?.maxReplicas).toBe(9);
+  });
+
+  it('refuses a PUT referring to a missing autoscale policy, and writes nothing', async () => {
+    await write('p.yaml', ELASTIC);
+    await harness.store.load();
+    const body = { runtime: { type: 'process', command: ['node', 'x.mjs'] } };
+    expect(await harness.store.put('x', { ...body, autoscale: { policy: 'elastic' } })).toEqual({ ok: true, created: true });
+    expect(harness.store.get('x')?.autoscale?.maxReplicas).toBe(4);
+    const missing = await harness.store.put('y', { ...body, autoscale: { policy: 'nope' } });
+    expect(missing.ok ? [] : missing.problems.map(({ path, message }) => ({ path, message }))).toEqual([
+      { path: '/autoscale/policy', message: "refers to policy 'nope', but no 'kind: Policy' document has that name (autoscale policies: elastic)" },
+    ]);
+    expect(await filesInDir()).toEqual(['p.yaml', 'x.yaml']);
+  });
+
+  it('rewrites only the starting count on setReplicas, keeping the autoscale section', async () => {
+    await write('own.yaml', AUTOSCALED);
+    await harness.store.load();
+    expect(await harness.store.setReplicas('own', 3)).toEqual({ ok: true, created: false });
+    expect(await read('own.yaml')).toBe(AUTOSCALED.replace('replicas: 2 ', 'replicas: 3 '));
+    expect(harness.store.get('own')?.autoscale?.maxReplicas).toBe(6);
   });
 });
 

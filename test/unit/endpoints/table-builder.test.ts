@@ -533,3 +533,59 @@ describe('TableBuilder: traffic splits', () => {
     expect(split?.groups[0]?.endpoints.find((e) => e.id === 'b')?.weight).toBe(2);
   });
 });
+
+describe('TableBuilder: hold settings (scale to zero)', () => {
+  const hold = { maxQueue: 10, holdTimeoutMs: 5_000 };
+
+  it('builds at once on new hold settings, even inside the coalescing interval, and the empty pool holds', () => {
+    const { builder, tables } = rig();
+    builder.setRoutes([serviceRoute('api', 'api')]);
+    vi.advanceTimersByTime(10);
+    const built = tables.length;
+    builder.setHolds(new Map([['api', hold]]));
+    expect(tables).toHaveLength(built + 1);
+    expect(tables.at(-1)?.pools.get(API_POOL)).toMatchObject({ endpoints: [], hold });
+    builder.setHolds(new Map([['api', { ...hold, maxQueue: 20 }]]));
+    expect(tables).toHaveLength(built + 2);
+    expect(tables.at(-1)?.pools.get(API_POOL)?.hold?.maxQueue).toBe(20);
+  });
+
+  it('builds nothing for the same settings again, in a new map', () => {
+    const { builder, tables } = rig();
+    builder.setRoutes([serviceRoute('api', 'api')]);
+    builder.setHolds(new Map([['api', hold]]));
+    const built = tables.length;
+    builder.setHolds(new Map([['api', { ...hold }]]));
+    expect(tables).toHaveLength(built);
+  });
+
+  it('keeps the hold through endpoint changes and the health overlay, and drops it when the service leaves the map', () => {
+    const { builder, tables, ejected } = rig({}, { slowStartMs: 10_000, panicThresholdPercent: 0 });
+    builder.setRoutes([serviceRoute('api', 'api')]);
+    builder.setHolds(new Map([['api', hold]]));
+    vi.advanceTimersByTime(1_000);
+    eject(ejected, API_POOL, 'a');
+    // A new endpoint ramps and another is ejected: the overlay makes a new pool object.
+    builder.setEndpoints(api(ep('a'), ep('b')), true);
+    const overlaid = tables.at(-1)?.pools.get(API_POOL);
+    expect(overlaid?.hold).toEqual(hold);
+    expect(overlaid?.endpoints.find((e) => e.id === 'a')?.healthy).toBe(false);
+    builder.setHolds(new Map());
+    expect(tables.at(-1)?.pools.get(API_POOL)).not.toHaveProperty('hold');
+  });
+
+  it('keeps split and hold together through the overlay', () => {
+    const { builder, tables, ejected } = rig();
+    builder.setRoutes([serviceRoute('api', 'api')]);
+    builder.setTraffic(new Map([['api', { weights: [{ revision: 'r1', percent: 100 }] }]]));
+    builder.setHolds(new Map([['api', hold]]));
+    eject(ejected, API_POOL, 'a');
+    builder.setEndpoints(api(ep('a', { revision: 'r1' }), ep('b', { revision: 'r1' })), true);
+    const pool = tables.at(-1)?.pools.get(API_POOL);
+    expect(pool?.hold).toEqual(hold);
+    expect(pool?.split?.groups[0]?.endpoints.map((e) => [e.id, e.healthy])).toEqual([
+      ['a', false],
+      ['b', true],
+    ]);
+  });
+});

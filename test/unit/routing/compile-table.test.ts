@@ -1,11 +1,13 @@
-// Compiling route specs into a table: order, pools, defaults and timeouts. Pure.
+// Compiling route specs into a table: order, pools, splits, hold settings, defaults and timeouts. Pure.
 import { describe, expect, it } from 'vitest';
 import {
+  compileHold,
   compileSplit,
   compileTable,
   DEFAULT_ROUTE_TIMEOUT_MS,
   MAX_BODY_IDLE_TIMEOUT_MS,
   MAX_CONNECT_TIMEOUT_MS,
+  poolWithEndpoints,
   regroupSplit,
   routeTimeouts,
   stickySetCookie,
@@ -207,6 +209,55 @@ describe('compileTable with traffic splits', () => {
     expect(again.groups[1]?.endpoints[0]).toBe(ejected);
     expect(again.preview?.group).toBe(again.groups[1]);
     expect(again.stickyCookie).toBe('k');
+  });
+});
+
+describe('compileTable with hold settings (scale to zero)', () => {
+  const hold = { maxQueue: 100, holdTimeoutMs: 30_000 };
+  const canary: TrafficSplit = { weights: [{ revision: 'r1', percent: 100 }] };
+
+  it('gives the pool of a service named in holds its settings, empty or not', () => {
+    const table = compileTable([spec('a', {}), spec('b', { pathPrefix: '/b' }, { service: 'busy' })], new Map([['busy', [managed]]]), 1, undefined, new Map([['svc', hold], ['busy', hold]]));
+    expect(table.pools.get('service:svc')).toEqual({ key: 'service:svc', endpoints: [], hold });
+    expect(table.pools.get('service:busy')?.hold).toEqual(hold);
+  });
+
+  it('gives services not named, static pools and tables built without holds no hold property at all', () => {
+    const specs = [spec('a', {}), spec('st', { pathPrefix: '/s' }, { service: undefined, upstreams: [{ url: 'http://127.0.0.1:1' }] })];
+    const table = compileTable(specs, new Map(), 1, undefined, new Map([['other', hold]]));
+    expect(table.pools.get('service:svc')).not.toHaveProperty('hold');
+    expect(table.pools.get('route:st')).not.toHaveProperty('hold');
+    expect(compileTable(specs, new Map(), 1).pools.get('service:svc')).not.toHaveProperty('hold');
+  });
+
+  it('keeps a split and a hold side by side', () => {
+    const pool = compileTable([spec('a', {})], new Map([['svc', [{ ...managed, revision: 'r1' }]]]), 1, new Map([['svc', canary]]), new Map([['svc', hold]])).pools.get('service:svc');
+    expect(pool?.hold).toEqual(hold);
+    expect(pool?.split?.groups.map((g) => g.revision)).toEqual(['r1']);
+  });
+
+  it.each([
+    { name: 'a queue of 0 holds nothing', given: { maxQueue: 0, holdTimeoutMs: 1_000 }, want: undefined },
+    { name: 'a negative queue holds nothing', given: { maxQueue: -1, holdTimeoutMs: 1_000 }, want: undefined },
+    { name: 'a timeout of 0 holds nothing', given: { maxQueue: 5, holdTimeoutMs: 0 }, want: undefined },
+    { name: 'an infinite timeout holds nothing', given: { maxQueue: 5, holdTimeoutMs: Number.POSITIVE_INFINITY }, want: undefined },
+    { name: 'a NaN queue holds nothing', given: { maxQueue: Number.NaN, holdTimeoutMs: 1_000 }, want: undefined },
+    { name: 'a fractional queue is rounded down', given: { maxQueue: 2.7, holdTimeoutMs: 1_000 }, want: { maxQueue: 2, holdTimeoutMs: 1_000 } },
+    { name: 'the defaults pass unchanged', given: { maxQueue: 100, holdTimeoutMs: 30_000 }, want: { maxQueue: 100, holdTimeoutMs: 30_000 } },
+  ])('compileHold: $name', ({ given, want }) => {
+    expect(compileHold(given)).toEqual(want);
+  });
+
+  it('poolWithEndpoints keeps the hold and regroups the split over the new endpoints', () => {
+    const r1 = { ...managed, revision: 'r1' };
+    const pool = compileTable([spec('a', {})], new Map([['svc', [r1]]]), 1, new Map([['svc', canary]]), new Map([['svc', hold]])).pools.get('service:svc');
+    if (pool === undefined) throw new Error('no pool');
+    const ejected = { ...r1, healthy: false };
+    const again = poolWithEndpoints(pool, [ejected]);
+    expect(again.hold).toBe(pool.hold);
+    expect(again.split?.groups[0]?.endpoints[0]).toBe(ejected);
+    expect(poolWithEndpoints({ key: 'route:x', endpoints: [] }, [managed])).toEqual({ key: 'route:x', endpoints: [managed] });
+    expect(poolWithEndpoints({ key: 'route:x', endpoints: [] }, [managed])).not.toHaveProperty('split');
   });
 });
 
