@@ -36,6 +36,34 @@ export const MAX_HOLD_TIMEOUT_MS = 600_000;
 
 const TARGET_KEYS = ['targetRps', 'targetLatencyP95Ms', 'targetConcurrency'] as const;
 
+/** A Prometheus source's request timeout (the whole query), and its default. */
+export const MIN_SOURCE_TIMEOUT_MS = 100;
+export const MAX_SOURCE_TIMEOUT_MS = 60_000;
+export const DEFAULT_SOURCE_TIMEOUT_MS = 2_000;
+export const MAX_PROMQL_LENGTH = 4_096;
+/** The query each target needs from a Prometheus source. */
+const QUERY_OF_TARGET = { targetRps: 'rps', targetLatencyP95Ms: 'p95Ms', targetConcurrency: 'concurrency' } as const;
+/** http(s)://host[:port][/path prefix]: a DNS name, IPv4 or bracketed IPv6 host, no query or fragment. */
+export const PROMETHEUS_ADDRESS_PATTERN = '^https?://([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\\[[0-9A-Fa-f:.]+\\])(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$';
+
+const PromqlSchema = Type.String({ minLength: 1, maxLength: MAX_PROMQL_LENGTH });
+
+export const PrometheusSourceSchema = Type.Object(
+  {
+    address: Type.String({
+      pattern: PROMETHEUS_ADDRESS_PATTERN,
+      maxLength: 2_048,
+      problem: 'must be an http(s) URL of a Prometheus server: http(s)://host:port, optionally with a path prefix',
+    }),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: MIN_SOURCE_TIMEOUT_MS, maximum: MAX_SOURCE_TIMEOUT_MS, default: DEFAULT_SOURCE_TIMEOUT_MS })),
+    queries: Type.Object(
+      { rps: Type.Optional(PromqlSchema), p95Ms: Type.Optional(PromqlSchema), concurrency: Type.Optional(PromqlSchema) },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const ScalingRuleSchema = Type.Object(
   {
     type: Type.Union([Type.Literal('percent'), Type.Literal('replicas')]),
@@ -98,6 +126,7 @@ export const AutoscalePolicySchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    source: Type.Optional(Type.Object({ prometheus: PrometheusSourceSchema }, { additionalProperties: false })),
   },
   { additionalProperties: false },
 );
@@ -206,6 +235,21 @@ function windowProblems(value: Record<string, unknown>, file: string, broken: Re
   return problems;
 }
 
+/** A Prometheus source has a query for every target the policy sets. */
+function sourceProblems(value: Record<string, unknown>, file: string, broken: ReadonlySet<string>): ConfigProblem[] {
+  const source = value['source'];
+  const prometheus = isRecord(source) ? source['prometheus'] : undefined;
+  const queries = isRecord(prometheus) ? prometheus['queries'] : undefined;
+  if (!isRecord(queries) || broken.has('/source/prometheus/queries')) return [];
+  const problems: ConfigProblem[] = [];
+  for (const target of TARGET_KEYS) {
+    const query = QUERY_OF_TARGET[target];
+    if (value[target] === undefined || queries[query] !== undefined) continue;
+    problems.push({ file, path: `/source/prometheus/queries/${query}`, message: `is required: '${target}' is set and the prometheus source needs a query for it` });
+  }
+  return problems;
+}
+
 /** Problems TypeBox cannot express, each checked only where the fields it reads are well formed
  * (`broken`: the paths with a schema problem). */
 function semanticProblems(value: Record<string, unknown>, file: string, broken: ReadonlySet<string>): ConfigProblem[] {
@@ -213,7 +257,7 @@ function semanticProblems(value: Record<string, unknown>, file: string, broken: 
   if (TARGET_KEYS.every((key) => value[key] === undefined)) {
     problems.push({ file, path: '', message: "needs at least one target: 'targetRps', 'targetLatencyP95Ms' or 'targetConcurrency'" });
   }
-  return [...problems, ...replicaProblems(value, file, broken), ...windowProblems(value, file, broken)];
+  return [...problems, ...replicaProblems(value, file, broken), ...windowProblems(value, file, broken), ...sourceProblems(value, file, broken)];
 }
 
 function toRule(rule: ScalingRule): ScalingRule {
@@ -229,9 +273,23 @@ function toBehavior(written: Partial<ScalingBehavior> | undefined, defaults: Sca
   };
 }
 
+function toSource(source: AutoscalePolicyInput['source']): AutoscalePolicy['source'] {
+  if (source === undefined) return undefined;
+  const { address, timeoutMs, queries } = source.prometheus;
+  const { rps, p95Ms, concurrency } = queries;
+  return {
+    prometheus: {
+      address,
+      timeoutMs: timeoutMs ?? DEFAULT_SOURCE_TIMEOUT_MS,
+      queries: { ...(rps === undefined ? {} : { rps }), ...(p95Ms === undefined ? {} : { p95Ms }), ...(concurrency === undefined ? {} : { concurrency }) },
+    },
+  };
+}
+
 function toAutoscalePolicy(doc: AutoscalePolicyInput): AutoscalePolicy {
   const d = AUTOSCALE_DEFAULTS;
   const { targetRps, targetLatencyP95Ms, targetConcurrency, scaleToZero } = doc;
+  const source = toSource(doc.source);
   return {
     minReplicas: doc.minReplicas ?? DEFAULT_MIN_REPLICAS,
     maxReplicas: doc.maxReplicas,
@@ -246,6 +304,7 @@ function toAutoscalePolicy(doc: AutoscalePolicyInput): AutoscalePolicy {
     panic: { windowMs: doc.panic?.windowMs ?? d.panic.windowMs, threshold: doc.panic?.threshold ?? d.panic.threshold },
     ...(scaleToZero === undefined ? {} : { scaleToZero: { idleMs: scaleToZero.idleMs } }),
     hold: { maxQueue: doc.hold?.maxQueue ?? d.hold.maxQueue, holdTimeoutMs: doc.hold?.holdTimeoutMs ?? d.hold.holdTimeoutMs },
+    ...(source === undefined ? {} : { source }),
   };
 }
 
@@ -288,6 +347,9 @@ export function validateAutoscalePolicy(value: unknown, file: string, basePath =
  *   `{scaleToZero: {idleMs: 60000}, ...}` with minReplicas 1 -> problem at /autoscale/scaleToZero.
  * - `{stableWindowMs: 5000, ...}` -> problem at /autoscale/stableWindowMs: not greater than the
  *   default panic window (6000).
+ * - `{..., targetRps: 50, source: {prometheus: {address: 'http://127.0.0.1:9090', queries: {rps: 'sum(rate(x[30s]))'}}}}`
+ *   -> that source with timeoutMs 2000; without the rps query -> problem at
+ *   /autoscale/source/prometheus/queries/rps (every target needs its query).
  * - `{policy: elastic}` -> the reference `{policy: 'elastic'}`; `{policy: elastic, maxReplicas: 3}`
  *   -> problem at /autoscale/maxReplicas (a reference holds only `policy`).
  */

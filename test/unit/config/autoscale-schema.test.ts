@@ -301,6 +301,87 @@ describe('validateAutoscaleSection: rejected sections', () => {
   });
 });
 
+describe('validateAutoscaleSection: a prometheus source', () => {
+  const RPS = 'sum(rate(dockmaster_revision_requests_total{service="app"}[30s]))';
+  const P95 = '1000 * histogram_quantile(0.95, sum by (le) (rate(dockmaster_revision_request_duration_seconds_bucket{service="app"}[30s])))';
+  const CONCURRENCY = 'sum(dockmaster_proxy_in_flight_requests{service="app"})';
+  const prometheus = (fields: Record<string, unknown>) => ({ source: { prometheus: { address: 'http://127.0.0.1:9091', ...fields } } });
+
+  it('is absent by default (the proxy measures)', () => {
+    expect('source' in policyOf(MINIMAL)).toBe(false);
+  });
+
+  it('fills timeoutMs 2000 and keeps the queries as written', () => {
+    expect(policyOf({ ...MINIMAL, ...prometheus({ queries: { rps: RPS } }) }).source).toEqual({
+      prometheus: { address: 'http://127.0.0.1:9091', timeoutMs: 2000, queries: { rps: RPS } },
+    });
+  });
+
+  it('accepts a query per target, a timeout and an https address with a path prefix', () => {
+    const value = {
+      ...MINIMAL,
+      targetLatencyP95Ms: 200,
+      targetConcurrency: 4,
+      source: { prometheus: { address: 'https://prom.example.com:443/prometheus', timeoutMs: 500, queries: { rps: RPS, p95Ms: P95, concurrency: CONCURRENCY } } },
+    };
+    expect(policyOf(value).source).toEqual(value.source);
+    expect(Object.isFrozen(policyOf(value).source?.prometheus.queries)).toBe(true);
+  });
+
+  it.each(['http://127.0.0.1:9090', 'http://localhost', 'http://[::1]:9090', 'https://prom.internal/api-prefix/'])('accepts the address %s', (address) => {
+    expect(problemsOf({ ...MINIMAL, source: { prometheus: { address, queries: { rps: RPS } } } })).toEqual([]);
+  });
+
+  it.each(['127.0.0.1:9090', 'ftp://127.0.0.1:9090', 'http://', 'http://127.0.0.1:9090?x=1', 'http://user@127.0.0.1', 'http://127.0.0.1:9090/#a'])(
+    'refuses the address %s',
+    (address) => {
+      expect(problemsOf({ ...MINIMAL, source: { prometheus: { address, queries: { rps: RPS } } } })).toEqual([
+        { path: '/autoscale/source/prometheus/address', message: 'must be an http(s) URL of a Prometheus server: http(s)://host:port, optionally with a path prefix' },
+      ]);
+    },
+  );
+
+  const rejected: Array<{ name: string; value: unknown; problems: Array<{ path: string; message: string }> }> = [
+    {
+      name: 'targetRps without an rps query',
+      value: { ...MINIMAL, ...prometheus({ queries: { concurrency: CONCURRENCY } }) },
+      problems: [{ path: '/autoscale/source/prometheus/queries/rps', message: "is required: 'targetRps' is set and the prometheus source needs a query for it" }],
+    },
+    {
+      name: 'two targets without their queries',
+      value: { maxReplicas: 3, targetLatencyP95Ms: 200, targetConcurrency: 2, ...prometheus({ queries: { rps: RPS } }) },
+      problems: [
+        { path: '/autoscale/source/prometheus/queries/p95Ms', message: "is required: 'targetLatencyP95Ms' is set and the prometheus source needs a query for it" },
+        { path: '/autoscale/source/prometheus/queries/concurrency', message: "is required: 'targetConcurrency' is set and the prometheus source needs a query for it" },
+      ],
+    },
+    { name: 'an empty query', value: { ...MINIMAL, ...prometheus({ queries: { rps: '' } }) }, problems: [{ path: '/autoscale/source/prometheus/queries/rps', message: 'must not be empty' }] },
+    {
+      name: 'a query over 4096 characters',
+      value: { ...MINIMAL, ...prometheus({ queries: { rps: `sum(${'x'.repeat(4093)})` } }) },
+      problems: [{ path: '/autoscale/source/prometheus/queries/rps', message: 'must be at most 4096 characters long' }],
+    },
+    { name: 'a query that is not a string', value: { ...MINIMAL, ...prometheus({ queries: { rps: 5 } }) }, problems: [{ path: '/autoscale/source/prometheus/queries/rps', message: 'must be a string' }] },
+    {
+      name: 'an unknown query name',
+      value: { ...MINIMAL, ...prometheus({ queries: { rps: RPS, errors: 'sum(x)' } }) },
+      problems: [{ path: '/autoscale/source/prometheus/queries/errors', message: "unknown key 'errors'" }],
+    },
+    { name: 'a source without queries', value: { ...MINIMAL, ...prometheus({}) }, problems: [{ path: '/autoscale/source/prometheus/queries', message: 'is required' }] },
+    { name: 'a prometheus source without an address', value: { ...MINIMAL, source: { prometheus: { queries: { rps: RPS } } } }, problems: [{ path: '/autoscale/source/prometheus/address', message: 'is required' }] },
+    { name: 'an unknown source kind', value: { ...MINIMAL, source: { datadog: {} } }, problems: [{ path: '/autoscale/source/prometheus', message: 'is required' }, { path: '/autoscale/source/datadog', message: "unknown key 'datadog'" }] },
+    {
+      name: 'a timeout under 100 ms',
+      value: { ...MINIMAL, ...prometheus({ timeoutMs: 50, queries: { rps: RPS } }) },
+      problems: [{ path: '/autoscale/source/prometheus/timeoutMs', message: 'must be an integer from 100 to 60000' }],
+    },
+  ];
+
+  it.each(rejected)('$name is reported at its path', ({ value, problems }) => {
+    expect(problemsOf(value)).toEqual(problems);
+  });
+});
+
 describe('validateAutoscaleSection: references', () => {
   it('accepts { policy: NAME } as a frozen reference', () => {
     const result = validateAutoscaleSection({ policy: 'elastic' }, FILE);
