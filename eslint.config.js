@@ -5,7 +5,7 @@ const ioModules = ['node:net', 'node:http', 'node:https', 'node:child_process', 
   'node:dgram', 'node:tls', 'undici', 'fastify', 'dockerode', 'consul', 'ws'];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'load-tests/**', 'eslint.config.js'] },
+  { ignores: ['dist/**', '.build-*/**', 'node_modules/**', 'load-tests/**', 'eslint.config.js'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {

@@ -4,7 +4,7 @@
 // Pure: state in, new state (or a refusal) out; the controller persists and applies.
 import type { DeployPolicy } from '../model/deploy.js';
 import { isRunning, type RevisionRecord, type Rollout, type ServiceDeployState } from '../model/rollout.js';
-import { newRollout, restoredWeights } from './plan/plan-rollout.js';
+import { finish, newRollout } from './plan/plan-rollout.js';
 
 export function emptyDeployState<T>(service: string): ServiceDeployState<T> {
   return { format: 1, service, stableRevision: undefined, revisions: [], nextRolloutNumber: 1 };
@@ -89,8 +89,9 @@ function startRollout<T>(state: ServiceDeployState<T>, kind: Rollout['kind'], fr
   return { ...state, rollout, nextRolloutNumber: state.nextRolloutNumber + 1 };
 }
 
-function ended(rollout: Rollout, phase: 'Aborted', message: string, nowMs: number): Rollout {
-  return { ...rollout, phase, message, weights: restoredWeights(rollout), paused: false, request: undefined, finishedAtMs: nowMs, updatedAtMs: nowMs, conditions: [...rollout.conditions, { type: phase, message, atMs: nowMs }].slice(-20) };
+/** Ends a rollout Aborted from outside the planner (a new spec, an abort after a failure). */
+function ended(rollout: Rollout, message: string, nowMs: number): Rollout {
+  return finish(rollout, 'Aborted', 'Aborted', message, nowMs);
 }
 
 /**
@@ -118,13 +119,13 @@ export function onSpec<T>(state: ServiceDeployState<T>, input: SpecInput): SpecD
       if (r.request === 'abort') return { state };
       return { state: { ...state, rollout: { ...r, request: 'abort' } }, event: { type: 'rollout.abort-requested', message: `${r.id}: spec reverted to ${S}` } };
     }
-    const superseded = ended(r, 'Aborted', `superseded by ${S}`, input.nowMs);
+    const superseded = ended(r, `superseded by ${S}`, input.nowMs);
     const next = startRollout({ ...state, rollout: superseded, heldBackRevision: undefined }, 'deploy', r.fromRevision, S, input);
     return { state: next, ended: superseded, event: { type: 'rollout.superseded', message: `${r.id} superseded: rollout ${r.fromRevision} -> ${S}` } };
   }
   if (r !== undefined && r.phase === 'Failed' && S === r.toRevision) return { state };
   if (r !== undefined && r.phase === 'Failed' && S === stable) {
-    const aborted = ended(r, 'Aborted', `spec reverted to ${S}`, input.nowMs);
+    const aborted = ended(r, `spec reverted to ${S}`, input.nowMs);
     return { state: { ...state, rollout: aborted, heldBackRevision: undefined }, ended: aborted };
   }
   if (S === stable) return state.heldBackRevision === undefined ? { state } : { state: { ...state, heldBackRevision: undefined } };
@@ -166,7 +167,7 @@ export function applyCommand<T>(state: ServiceDeployState<T>, command: CommandNa
   const r = state.rollout;
   if (r === undefined) return { ok: false, code: 'DM_ERR_DEPLOY_NO_ROLLOUT', message: `service ${state.service} has no rollout` };
   if (r.phase === 'Failed' && command === 'abort') {
-    const aborted = ended(r, 'Aborted', `aborted after failure; traffic back on ${r.fromRevision}`, nowMs);
+    const aborted = ended(r, `aborted after failure; traffic back on ${r.fromRevision}`, nowMs);
     return { ok: true, state: { ...state, rollout: aborted, heldBackRevision: r.kind === 'deploy' ? r.toRevision : state.heldBackRevision }, message: 'aborted' };
   }
   if (!isRunning(r.phase)) return { ok: false, code: 'DM_ERR_DEPLOY_NO_ROLLOUT', message: `rollout ${r.id} is ${r.phase}, not running` };

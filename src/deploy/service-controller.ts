@@ -12,7 +12,7 @@ import type { Endpoint } from '../model/endpoint.js';
 import type { ReplicaObservation, ReplicaTemplate, RuntimeDriver, RuntimeEvent } from '../runtime/runtime-driver.js';
 import { INITIAL_HEALTH, nextHealth, type HealthState } from '../health/thresholds.js';
 import type { HealthProber } from '../health/health-prober.js';
-import { planReplicas, type ReplicaView } from './plan/plan-replicas.js';
+import { planReplicas } from './plan/plan-replicas.js';
 import { NO_BACKOFF, afterCrash, afterUptime, type CrashBackoff } from './plan/crash-backoff.js';
 import { planRollout, type RolloutAction, type RolloutReplica } from './plan/plan-rollout.js';
 import type { RevisionMeasurement } from './plan/analysis.js';
@@ -289,10 +289,7 @@ export class ServiceController {
     this.replicas.delete(record.replicaId);
     this.crashed.set(record.replicaId, { revision: record.revision, restarts: record.restarts + 1 });
     this.backoff = afterCrash(this.backoff, this.nowMs());
-    const r = this.state.rollout;
-    if (r !== undefined && isRunning(r.phase) && record.revision === r.toRevision) {
-      this.state = { ...this.state, rollout: { ...r, newReplicaCrashes: r.newReplicaCrashes + 1 } };
-    }
+    this.countNewRevisionCrash(record.revision);
     this.deps.metrics.replicaRestartsTotal.inc({ service: this.spec.name });
     this.deps.logger.warn({ service: this.spec.name, replica: record.replicaId, why, restartInMs: this.backoff.nextStartAtMs - this.nowMs() }, 'replica exited');
     this.deps.events.record({ type: 'replica.exited', service: this.spec.name, message: `${record.replicaId} ${why}`, data: { replica: record.replicaId, revision: record.revision, restartAtMs: this.backoff.nextStartAtMs } });
@@ -303,6 +300,14 @@ export class ServiceController {
     }
     this.publish();
     this.requestReconcile();
+  }
+
+  /** A replica of the revision being rolled out exited or failed to start: the planner fails the rollout. */
+  private countNewRevisionCrash(revision: string): void {
+    const r = this.state.rollout;
+    if (r !== undefined && isRunning(r.phase) && revision === r.toRevision) {
+      this.state = { ...this.state, rollout: { ...r, newReplicaCrashes: r.newReplicaCrashes + 1 } };
+    }
   }
 
   /** Compares with the runtime's own list: a replica it no longer has is gone. */
@@ -444,7 +449,7 @@ export class ServiceController {
         traffic = rollout.weights.length > 0 ? { weights: rollout.weights } : undefined;
       } else {
         const serving = servingRevision(this.state, this.template.revision);
-        const plan = planReplicas({ revision: serving, desiredReplicas: this.desiredReplicas, replicas: this.steadyViews(), nextStartAtMs: this.backoff.nextStartAtMs, nowMs });
+        const plan = planReplicas({ revision: serving, desiredReplicas: this.desiredReplicas, replicas: this.replicaViews(), nextStartAtMs: this.backoff.nextStartAtMs, nowMs });
         actions = [...plan.actions];
         requeueAtMs = plan.requeueAtMs;
         traffic = this.steadyTraffic(serving);
@@ -468,10 +473,6 @@ export class ServiceController {
     for (const action of actions) {
       this.apply(action).catch((error: unknown) => this.deps.logger.error({ service: this.spec.name, action: action.type, err: (error as Error).message }, 'replica action failed'));
     }
-  }
-
-  private steadyViews(): ReplicaView[] {
-    return [...this.replicas.values()].map((r) => ({ replicaId: r.replicaId, revision: r.revision, phase: r.phase, healthy: r.health.healthy, startedAtMs: r.startedAtMs }));
   }
 
   /** After a blue-green or canary rollout ended, replicas of the other revision take no traffic
@@ -646,10 +647,7 @@ export class ServiceController {
       this.replicas.delete(replicaId);
       this.crashed.set(replicaId, { revision: template.revision, restarts });
       this.backoff = afterCrash(this.backoff, this.nowMs());
-      const r = this.state.rollout;
-      if (r !== undefined && isRunning(r.phase) && template.revision === r.toRevision) {
-        this.state = { ...this.state, rollout: { ...r, newReplicaCrashes: r.newReplicaCrashes + 1 } };
-      }
+      this.countNewRevisionCrash(template.revision);
       this.deps.metrics.replicaStartFailuresTotal.inc({ service: this.spec.name });
       const message = (error as Error).message;
       this.deps.logger.error({ service: this.spec.name, replica: replicaId, err: message }, 'replica failed to start');

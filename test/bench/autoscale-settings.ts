@@ -1,6 +1,7 @@
 // Autoscale bench settings (pure): flags win over environment variables, which win over defaults;
 // every value is bounded so that a run always ends by itself. Also the two services' policies.
 import { parseArgs } from 'node:util';
+import { boundedInteger, type Bounded } from './settings.js';
 
 export interface AutoscaleBenchSettings {
   /** Each round runs on a fresh gateway: the default 300 s scale-down window never brings the
@@ -24,13 +25,6 @@ export interface AutoscaleBenchSettings {
   keepLogs: boolean;
 }
 
-interface Bounded {
-  flag: string;
-  env: string;
-  fallback: number;
-  min: number;
-  max: number;
-}
 
 const BOUNDS = {
   rounds: { flag: 'rounds', env: 'BENCH_ROUNDS', fallback: 2, min: 1, max: 10 },
@@ -56,15 +50,6 @@ export const AUTOSCALE_USAGE = `usage: npm run bench:autoscale -- [--rounds N] [
   --cold-requests N  requests sent at once to the service at zero      (BENCH_COLD_REQUESTS, default 20)
   --keep-logs        keep the gateway's log (replica output included) and print its folder`;
 
-function boundedInteger(spec: Bounded, flagValue: string | undefined, env: NodeJS.ProcessEnv): number {
-  const raw = flagValue ?? env[spec.env];
-  if (raw === undefined || raw === '') return spec.fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < spec.min || value > spec.max) {
-    throw new Error(`--${spec.flag} / ${spec.env}: expected an integer from ${spec.min} to ${spec.max}, got "${raw}"`);
-  }
-  return value;
-}
 
 /** Settings from argv (without node and the script) and the environment; throws on bad input. */
 export function parseAutoscaleSettings(argv: string[], env: NodeJS.ProcessEnv): AutoscaleBenchSettings | 'help' {

@@ -2,6 +2,7 @@
 // every value is bounded so that a run always ends by itself. Also the scenarios: the deploy
 // section each rollout is PUT with.
 import { parseArgs } from 'node:util';
+import { boundedInteger, type Bounded } from './settings.js';
 
 export const SCENARIO_NAMES = ['rolling-1-0', 'rolling-25', 'blue-green'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
@@ -53,13 +54,6 @@ export interface RolloutBenchSettings {
   keepLogs: boolean;
 }
 
-interface Bounded {
-  flag: string;
-  env: string;
-  fallback: number;
-  min: number;
-  max: number;
-}
 
 const BOUNDS = {
   rounds: { flag: 'rounds', env: 'BENCH_ROUNDS', fallback: 3, min: 1, max: 20 },
@@ -81,15 +75,6 @@ export const ROLLOUT_USAGE = `usage: npm run bench:rollout -- [--rounds N] [--be
   --timeline        print every rollout's event timeline (GET /v1/events) after the table
   --keep-logs       keep the gateway's log (replica output included) and print its folder`;
 
-function boundedInteger(spec: Bounded, flagValue: string | undefined, env: NodeJS.ProcessEnv): number {
-  const raw = flagValue ?? env[spec.env];
-  if (raw === undefined || raw === '') return spec.fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < spec.min || value > spec.max) {
-    throw new Error(`--${spec.flag} / ${spec.env}: expected an integer from ${spec.min} to ${spec.max}, got "${raw}"`);
-  }
-  return value;
-}
 
 function parseScenarios(raw: string | undefined): ScenarioName[] {
   if (raw === undefined || raw.trim() === '') return [...SCENARIO_NAMES];

@@ -14,7 +14,8 @@ export interface BenchSettings {
   targets: TargetName[];
 }
 
-interface Bounded {
+/** An integer setting: a flag, else an environment variable, else the fallback; bounded. */
+export interface Bounded {
   flag: string;
   env: string;
   fallback: number;
@@ -36,7 +37,7 @@ export const USAGE = `usage: npm run bench -- [--duration S] [--warmup S] [--con
   --rounds N        rounds; each round runs every target once        (BENCH_ROUNDS, default 3)
   --targets LIST    comma list of ${TARGET_NAMES.join(',')}           (BENCH_TARGETS, default all)`;
 
-function boundedInteger(spec: Bounded, flagValue: string | undefined, env: NodeJS.ProcessEnv): number {
+export function boundedInteger(spec: Bounded, flagValue: string | undefined, env: NodeJS.ProcessEnv): number {
   const raw = flagValue ?? env[spec.env];
   if (raw === undefined || raw === '') return spec.fallback;
   const value = Number(raw);

@@ -185,7 +185,7 @@ export function restoredWeights(rollout: Rollout): readonly RevisionWeight[] {
 
 /** Ends a rollout: phase, message, condition, finish time. Aborted and RolledBack ones record the
  * traffic they leave (all on the old revision); Failed keeps its frozen split. */
-function finish(rollout: Rollout, phase: RolloutPhase, conditionType: string, message: string, nowMs: number): Rollout {
+export function finish(rollout: Rollout, phase: RolloutPhase, conditionType: string, message: string, nowMs: number): Rollout {
   return {
     ...rollout,
     weights: phase === 'Aborted' || phase === 'RolledBack' ? restoredWeights(rollout) : rollout.weights,
