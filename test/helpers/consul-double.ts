@@ -1,15 +1,36 @@
 // ConsulDouble: a Consul HTTP API double (a double, not Consul) on 127.0.0.1 following Consul's
-// documented catalog, health and agent-service endpoints and blocking queries, with fault
-// injection and request counts. Test helper; I/O (HTTP server).
+// documented catalog, health, agent-service, session and KV endpoints and blocking queries, with
+// fault injection and request counts. Test helper; I/O (HTTP server, session TTL timer).
+//
+// Covered: GET /v1/catalog/services, /v1/catalog/service/:name, /v1/health/service/:name
+// (?passing, ?tag, ?dc), GET /v1/agent/services, PUT /v1/agent/service/register and
+// /deregister/:id (HTTP and TTL checks, DeregisterCriticalServiceAfter); sessions: PUT
+// /v1/session/create (Name, Node, NodeChecks/Checks, LockDelay, Behavior release|delete, TTL),
+// PUT /v1/session/renew/:id, PUT /v1/session/destroy/:id, GET /v1/session/info/:id,
+// /v1/session/list, /v1/session/node/:node; KV: GET /v1/kv/:key (?raw, ?recurse, ?keys with
+// ?separator), PUT /v1/kv/:key (?flags, ?cas, ?acquire, ?release), DELETE /v1/kv/:key (?recurse,
+// ?cas); X-Consul-Index on every answer and blocking queries (index, wait) on every read.
+// Where it differs from Consul: a session expires when its TTL has passed (Consul only promises
+// "not before the TTL" and may take up to twice as long); `session_ttl_min` is an option
+// (sessionTtlMinMs) so tests can use TTLs below Consul's 10 s floor; KV keys are only checked
+// for emptiness, a leading '/' and '../'.
+// Not covered: ACL policies beyond one token, hash-based blocking, `filter`, `near`,
+// `consistent`/`stale` modes, several datacenters, Connect, ServiceChecks on sessions, the
+// /v1/txn endpoint, session-bound prepared queries, namespaces and partitions.
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { parseGoDurationMs } from './consul-double/durations.js';
-import { DoubleState, SERVICES_KEY, serviceKey, type CheckDefinition, type CheckStatus, type ServiceRecord } from './consul-double/state.js';
+import { DoubleState, KV_KEY, kvKey, SERVICES_KEY, SESSIONS_KEY, serviceKey, type CheckDefinition, type CheckStatus, type ServiceRecord } from './consul-double/state.js';
 import { takeFault, type ConsulFault, type DoubleEndpoint, type FaultRule } from './consul-double/faults.js';
 import { CheckRunner } from './consul-double/check-runner.js';
+import { HttpError } from './consul-double/http-error.js';
+import { KvStore, type KvEntry } from './consul-double/kv-store.js';
+import { DEFAULT_SESSION_TTL_MIN_MS, parseSessionCreate, sessionJson, SessionStore, type SessionRecord } from './consul-double/sessions.js';
 
 export type { ConsulFault, DoubleEndpoint } from './consul-double/faults.js';
 export type { CheckStatus } from './consul-double/state.js';
+export type { KvEntry } from './consul-double/kv-store.js';
+export type { SessionRecord } from './consul-double/sessions.js';
 
 export interface ConsulDoubleOptions {
   /** Default 0 (an ephemeral port). */
@@ -24,6 +45,9 @@ export interface ConsulDoubleOptions {
   readonly runHttpChecks?: boolean;
   /** When set, every request must carry this token (X-Consul-Token) or gets 403. */
   readonly aclToken?: string;
+  /** The shortest session TTL accepted, Consul's `session_ttl_min`. Default 10000 (Consul's
+   * default); tests lower it to use short TTLs. */
+  readonly sessionTtlMinMs?: number;
 }
 
 /** A service instance registered directly in the catalog (another node's agent, as it were). */
@@ -54,19 +78,66 @@ export interface RecordedRequest {
 const DEFAULT_WAIT_MS = 5 * 60_000;
 const MAX_WAIT_MS = 10 * 60_000;
 const MAX_BODY_BYTES = 1 << 20;
+/** Consul's default kv_max_value_size. */
+const KV_MAX_VALUE_BYTES = 512 * 1024;
 const REQUEST_LOG_LIMIT = 100_000;
 const HTML_ERROR = '<!DOCTYPE html>\n<html><head><title>500 Internal Server Error</title></head>\n<body><h1>Internal Server Error</h1><p>upstream connect error</p></body></html>\n';
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
+type JsonObject = Record<string, unknown>;
+
+/** What a read answers once it stops waiting. */
+type ReadAnswer = { readonly status: 200; readonly json: unknown } | { readonly status: 200; readonly raw: Buffer } | { readonly status: 404 };
+
+/** What a blocking read watches. */
+interface Watch {
+  /** The X-Consul-Index of the answer; a query with an older `index` answers at once. */
+  index(): number;
+  /** True once what the query reads changed after `minIndex`: this wakes a held query. */
+  changedSince(minIndex: number): boolean;
+  /** The resources an injected `churn` fault touches. */
+  readonly churnKeys: readonly string[];
 }
 
-type JsonObject = Record<string, unknown>;
+/** A watch on one resource key, its index both what is answered and what wakes. */
+function resourceWatch(state: DoubleState, key: string): Watch {
+  return { index: () => state.resourceIndex(key), changedSince: (min) => state.resourceIndex(key) > min, churnKeys: [key] };
+}
+
+/** JSON text with uint64 values (bigint) written as plain numbers, as Go writes KV flags. */
+function stringifyJson(body: unknown): string {
+  return JSON.stringify(body, (_key, value: unknown) => (typeof value === 'bigint' ? `\u0000bigint:${value}` : value)).replace(/"\\u0000bigint:(\d+)"/g, '$1');
+}
+
+/** A uint64 query parameter (`flags`, `cas`); Consul answers 500 with strconv's error otherwise. */
+function uint64Param(url: URL, name: string): bigint | undefined {
+  const text = url.searchParams.get(name);
+  if (text === null) return undefined;
+  if (!/^\d+$/.test(text) || BigInt(text) > 0xffff_ffff_ffff_ffffn) throw new HttpError(500, `strconv.ParseUint: parsing ${JSON.stringify(text)}: invalid syntax`);
+  return BigInt(text);
+}
+
+/** The KV key checks the double makes (Consul's newest versions check more characters). */
+function checkKvKey(key: string, required: boolean): void {
+  if (key === '') {
+    if (required) throw new HttpError(400, 'Missing key name');
+    return;
+  }
+  if (key.startsWith('/')) throw new HttpError(400, "key must not begin with a '/'");
+  if (key.includes('../')) throw new HttpError(400, 'key contains path traversal sequence');
+}
+
+/** Consul refuses `?cas` with `?acquire`, `?recurse` with `?cas` and such. */
+function refuseConflicting(url: URL, names: readonly string[]): void {
+  if (names.filter((n) => url.searchParams.has(n)).length > 1) throw new HttpError(400, `Conflicting flags: ${url.searchParams.toString()}`);
+}
+
+function kvEntryJson(e: KvEntry): JsonObject {
+  const out: JsonObject = { LockIndex: e.lockIndex, Key: e.key, Flags: e.flags, Value: e.value === null ? null : e.value.toString('base64') };
+  if (e.session !== '') out['Session'] = e.session;
+  out['CreateIndex'] = e.createIndex;
+  out['ModifyIndex'] = e.modifyIndex;
+  return out;
+}
 
 /** Go's encoding/json matches field names case-insensitively; so does the double. */
 function field(obj: JsonObject, name: string): unknown {
@@ -106,6 +177,8 @@ function checkStatus(value: unknown): CheckStatus | undefined {
 
 export class ConsulDouble {
   readonly state: DoubleState;
+  readonly kv: KvStore;
+  readonly sessions: SessionStore;
   readonly nodeName: string;
   private readonly options: ConsulDoubleOptions;
   private server: http.Server | undefined;
@@ -117,6 +190,8 @@ export class ConsulDouble {
   /** Wakes every held request (blocking waits, hangs, slow answers) on close. */
   private readonly pending = new Set<() => void>();
   private readonly checkRunner: CheckRunner;
+  private sessionTimer: NodeJS.Timeout | undefined;
+  private checkingSessions = false;
   private closed = false;
 
   private constructor(options: ConsulDoubleOptions) {
@@ -129,6 +204,18 @@ export class ConsulDouble {
     this.checkRunner = new CheckRunner(this.state, {
       runHttpChecks: options.runHttpChecks ?? false,
       onReap: (node, serviceId) => this.state.removeService(node, serviceId),
+    });
+    this.kv = new KvStore(this.state);
+    this.sessions = new SessionStore(this.state, this.kv, { ttlMinMs: options.sessionTtlMinMs ?? DEFAULT_SESSION_TTL_MIN_MS });
+    // A session dies with the checks it depends on (critical or deregistered), as in Consul.
+    this.state.onChange(() => {
+      if (this.checkingSessions || this.sessions.sessions.size === 0) return;
+      this.checkingSessions = true;
+      try {
+        if (this.sessions.invalidateOnChecks(Date.now()).length > 0) this.scheduleSessionExpiry();
+      } finally {
+        this.checkingSessions = false;
+      }
     });
   }
 
@@ -208,11 +295,36 @@ export class ConsulDouble {
       .map((s) => ({ ...s, checks: this.state.checksFor(s.node, s.id).filter((c) => c.serviceId === s.id).map((c) => ({ checkId: c.checkId, status: c.status, definition: c.definition })) }));
   }
 
+  /** Live sessions, by ID. */
+  sessionList(): SessionRecord[] {
+    return this.sessions.list();
+  }
+
+  /** Invalidates a session as Consul does when it expires or is destroyed (its locks are
+   * released or deleted, their lock-delay starts); false when unknown. */
+  invalidateSession(id: string): boolean {
+    const gone = this.sessions.destroy(id, Date.now());
+    this.scheduleSessionExpiry();
+    return gone;
+  }
+
+  /** One KV entry, or undefined. */
+  kvEntry(key: string): KvEntry | undefined {
+    return this.kv.get(key);
+  }
+
+  /** A plain KV write (as `PUT /v1/kv/:key`): sets the value, keeps any lock. */
+  putKv(key: string, value: string, flags = 0n): void {
+    this.kv.set(key, value === '' ? null : Buffer.from(value), flags);
+  }
+
   // ---- fault controls ------------------------------------------------------------------------
 
-  /** Injects a fault on an endpoint, optionally for one service and a number of requests. */
-  inject(endpoint: DoubleEndpoint, fault: ConsulFault, options: { service?: string; times?: number } = {}): void {
-    this.faults.push({ endpoint, fault, service: options.service, remaining: options.times });
+  /** Injects a fault on an endpoint, optionally for one subject and a number of requests. The
+   * subject (`service` or its synonym `subject`) is the service name, the deregistered service
+   * id, the session id (session.renew/destroy/info), the node (session.node) or the key (kv.*). */
+  inject(endpoint: DoubleEndpoint, fault: ConsulFault, options: { service?: string; subject?: string; times?: number } = {}): void {
+    this.faults.push({ endpoint, fault, service: options.subject ?? options.service, remaining: options.times });
   }
 
   /** Removes injected faults (of one endpoint, or all). */
@@ -269,6 +381,7 @@ export class ConsulDouble {
     if (this.closed) return;
     this.closed = true;
     this.checkRunner.stop();
+    if (this.sessionTimer !== undefined) clearTimeout(this.sessionTimer);
     for (const wake of [...this.pending]) wake();
     await this.refuseConnections();
   }
@@ -310,7 +423,7 @@ export class ConsulDouble {
     const url = new URL(req.url ?? '/', 'http://consul-double');
     this.record(req, url);
     try {
-      const route = this.route(req.method ?? 'GET', url.pathname);
+      const route = this.route(req.method ?? 'GET', url.pathname, url.searchParams);
       if (this.options.aclToken !== undefined) {
         const header = req.headers['x-consul-token'];
         const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
@@ -321,6 +434,7 @@ export class ConsulDouble {
       if (dc !== null && dc !== '' && dc !== this.state.datacenter) throw new HttpError(500, `No path to datacenter`);
       const fault = takeFault(this.faults, route.endpoint, route.subject);
       if (fault !== undefined && !(await this.applyFault(fault, req, res))) return;
+      if (fault?.kind === 'lost-answer') loseAnswer(req, res);
       await route.run(req, res, url, fault);
     } catch (error) {
       if (res.headersSent || res.destroyed) return;
@@ -367,24 +481,24 @@ export class ConsulDouble {
     });
   }
 
-  private route(method: string, path: string): { endpoint: DoubleEndpoint; subject: string | undefined; run: (req: http.IncomingMessage, res: http.ServerResponse, url: URL, fault: ConsulFault | undefined) => Promise<void> } {
+  private route(method: string, path: string, query: URLSearchParams): { endpoint: DoubleEndpoint; subject: string | undefined; run: (req: http.IncomingMessage, res: http.ServerResponse, url: URL, fault: ConsulFault | undefined) => Promise<void> } {
     const is = (m: string): void => {
       if (method !== m) throw new HttpError(405, `method ${method} not allowed`);
     };
     let m: RegExpExecArray | null;
     if (path === '/v1/catalog/services') {
       is('GET');
-      return { endpoint: 'catalog.services', subject: undefined, run: (_req, res, url, fault) => this.blockingRead(res, url, fault, SERVICES_KEY, () => this.catalogServices(), 'object') };
+      return { endpoint: 'catalog.services', subject: undefined, run: (_req, res, url, fault) => this.blockingRead(res, url, fault, resourceWatch(this.state, SERVICES_KEY), () => ({ status: 200, json: this.catalogServices() }), 'object') };
     }
     if ((m = /^\/v1\/catalog\/service\/([^/]+)$/.exec(path)) !== null) {
       is('GET');
       const name = decodeURIComponent(m[1] as string);
-      return { endpoint: 'catalog.service', subject: name, run: (_req, res, url, fault) => this.blockingRead(res, url, fault, serviceKey(name), () => this.catalogService(name, url), 'array') };
+      return { endpoint: 'catalog.service', subject: name, run: (_req, res, url, fault) => this.blockingRead(res, url, fault, resourceWatch(this.state, serviceKey(name)), () => ({ status: 200, json: this.catalogService(name, url) }), 'array') };
     }
     if ((m = /^\/v1\/health\/service\/([^/]+)$/.exec(path)) !== null) {
       is('GET');
       const name = decodeURIComponent(m[1] as string);
-      return { endpoint: 'health.service', subject: name, run: (_req, res, url, fault) => this.blockingRead(res, url, fault, serviceKey(name), () => this.healthService(name, url), 'array') };
+      return { endpoint: 'health.service', subject: name, run: (_req, res, url, fault) => this.blockingRead(res, url, fault, resourceWatch(this.state, serviceKey(name)), () => ({ status: 200, json: this.healthService(name, url) }), 'array') };
     }
     if (path === '/v1/agent/services') {
       is('GET');
@@ -406,16 +520,211 @@ export class ConsulDouble {
         },
       };
     }
+    if (path.startsWith('/v1/session/')) return this.sessionRoute(method, path.slice('/v1/session/'.length), is);
+    if (path.startsWith('/v1/kv/')) return this.kvRoute(method, decodeURIComponent(path.slice('/v1/kv/'.length)), query);
     throw new HttpError(404, 'Not found');
   }
 
+  private sessionRoute(method: string, rest: string, is: (m: string) => void): ReturnType<ConsulDouble['route']> {
+    const sessionsWatch: Watch = {
+      index: () => Math.max(1, this.state.exactIndex(SESSIONS_KEY)),
+      changedSince: (min) => this.state.exactIndex(SESSIONS_KEY) > min,
+      churnKeys: [SESSIONS_KEY],
+    };
+    const [verb, ...idParts] = rest.split('/');
+    const id = decodeURIComponent(idParts.join('/'));
+    const needId = (what: string): void => {
+      if (id === '') throw new HttpError(400, what);
+    };
+    switch (verb) {
+      case 'create':
+        if (idParts.length > 0) break;
+        is('PUT');
+        return {
+          endpoint: 'session.create',
+          subject: undefined,
+          run: async (req, res, _url, fault) => {
+            const raw = await readBody(req);
+            let body: unknown;
+            if (raw.trim() !== '') {
+              try {
+                body = JSON.parse(raw);
+              } catch (error) {
+                throw new HttpError(400, `Request decode failed: ${(error as Error).message}`);
+              }
+            }
+            const session = this.sessions.create(parseSessionCreate(body, this.nodeName), Date.now());
+            this.scheduleSessionExpiry();
+            this.sendShaped(res, { ID: session.id }, this.state.index, fault, 'object');
+          },
+        };
+      case 'renew':
+        is('PUT');
+        needId('Missing session');
+        return {
+          endpoint: 'session.renew',
+          subject: id,
+          run: async (_req, res, _url, fault) => {
+            const session = this.sessions.renew(id, Date.now());
+            if (session === undefined) throw new HttpError(404, `Session id '${id}' not found`);
+            this.scheduleSessionExpiry();
+            this.sendShaped(res, [sessionJson(session)], sessionsWatch.index(), fault, 'array');
+          },
+        };
+      case 'destroy':
+        is('PUT');
+        needId('Missing session');
+        return {
+          endpoint: 'session.destroy',
+          subject: id,
+          run: async (_req, res, _url, fault) => {
+            this.sessions.destroy(id, Date.now());
+            this.scheduleSessionExpiry();
+            this.sendShaped(res, true, this.state.index, fault, 'boolean');
+          },
+        };
+      case 'info':
+        is('GET');
+        needId('Missing session');
+        return {
+          endpoint: 'session.info',
+          subject: id,
+          run: (_req, res, url, fault) => this.blockingRead(res, url, fault, sessionsWatch, () => {
+            const session = this.sessions.sessions.get(id);
+            return { status: 200, json: session === undefined ? [] : [sessionJson(session)] };
+          }, 'array'),
+        };
+      case 'list':
+        if (idParts.length > 0) break;
+        is('GET');
+        return { endpoint: 'session.list', subject: undefined, run: (_req, res, url, fault) => this.blockingRead(res, url, fault, sessionsWatch, () => ({ status: 200, json: this.sessions.list().map(sessionJson) }), 'array') };
+      case 'node':
+        is('GET');
+        needId('Missing node name');
+        return { endpoint: 'session.node', subject: id, run: (_req, res, url, fault) => this.blockingRead(res, url, fault, sessionsWatch, () => ({ status: 200, json: this.sessions.list(id).map(sessionJson) }), 'array') };
+      default:
+        break;
+    }
+    throw new HttpError(404, 'Not found');
+  }
+
+  /** `/v1/kv/<key>`: GET (plain, ?raw, ?recurse, ?keys), PUT (?flags, ?cas, ?acquire, ?release),
+   * DELETE (?recurse, ?cas), with Consul's index rules for blocking reads. */
+  private kvRoute(method: string, key: string, query: URLSearchParams): ReturnType<ConsulDouble['route']> {
+    if (method === 'GET') {
+      return {
+        endpoint: query.has('keys') ? 'kv.keys' : 'kv.get',
+        subject: key,
+        run: (_req, res, url, fault) => {
+          if (url.searchParams.has('keys')) return this.kvKeys(res, url, fault, key);
+          if (url.searchParams.has('recurse')) {
+            checkKvKey(key, false);
+            const watch: Watch = {
+              index: () => this.kv.prefixIndex(key),
+              changedSince: (min) => (key === '' ? this.state.exactIndex(KV_KEY) : this.state.maxIndexWithPrefix(kvKey(key))) > min,
+              churnKeys: [KV_KEY, kvKey(key)],
+            };
+            return this.blockingRead(res, url, fault, watch, () => {
+              const entries = this.kv.list(key);
+              return entries.length === 0 ? { status: 404 } : { status: 200, json: entries.map(kvEntryJson) };
+            }, 'array');
+          }
+          checkKvKey(key, true);
+          // Consul answers a key read with the whole KV table's index but wakes only when that
+          // key changes: a query with an index older than the table's answers at once.
+          const watch: Watch = { index: () => this.kv.tableIndex(), changedSince: (min) => this.state.exactIndex(kvKey(key)) > min, churnKeys: [KV_KEY, kvKey(key)] };
+          const raw = url.searchParams.has('raw');
+          return this.blockingRead(res, url, fault, watch, () => {
+            const entry = this.kv.get(key);
+            if (entry === undefined) return { status: 404 };
+            return raw ? { status: 200, raw: entry.value ?? Buffer.alloc(0) } : { status: 200, json: [kvEntryJson(entry)] };
+          }, 'array');
+        },
+      };
+    }
+    if (method === 'PUT') return { endpoint: 'kv.set', subject: key, run: (req, res, url, fault) => this.kvPut(req, res, url, fault, key) };
+    if (method === 'DELETE') {
+      return {
+        endpoint: 'kv.del',
+        subject: key,
+        run: async (_req, res, url, fault) => {
+          refuseConflicting(url, ['recurse', 'cas']);
+          let answer = true;
+          if (url.searchParams.has('recurse')) {
+            checkKvKey(key, false);
+            this.kv.deleteTree(key);
+          } else {
+            checkKvKey(key, true);
+            const cas = uint64Param(url, 'cas');
+            if (cas !== undefined) answer = this.kv.deleteCas(key, Number(cas));
+            else this.kv.delete(key);
+          }
+          this.sendShaped(res, answer, this.state.index, fault, 'boolean');
+        },
+      };
+    }
+    throw new HttpError(405, `method ${method} not allowed`);
+  }
+
+  private kvKeys(res: http.ServerResponse, url: URL, fault: ConsulFault | undefined, prefix: string): Promise<void> {
+    checkKvKey(prefix, false);
+    const separator = url.searchParams.get('separator') ?? url.searchParams.get('seperator') ?? '';
+    const watch: Watch = {
+      index: () => this.kv.prefixIndex(prefix),
+      changedSince: (min) => (prefix === '' ? this.state.exactIndex(KV_KEY) : this.state.maxIndexWithPrefix(kvKey(prefix))) > min,
+      churnKeys: [KV_KEY, kvKey(prefix)],
+    };
+    return this.blockingRead(res, url, fault, watch, () => {
+      const keys = this.kv.keys(prefix, separator);
+      return keys.length === 0 && prefix !== '' ? { status: 404 } : { status: 200, json: keys };
+    }, 'array');
+  }
+
+  private async kvPut(req: http.IncomingMessage, res: http.ServerResponse, url: URL, fault: ConsulFault | undefined, key: string): Promise<void> {
+    checkKvKey(key, true);
+    refuseConflicting(url, ['cas', 'acquire', 'release']);
+    const flags = uint64Param(url, 'flags') ?? 0n;
+    const cas = uint64Param(url, 'cas');
+    const body = await readBodyBytes(req);
+    if (body.length > KV_MAX_VALUE_BYTES) throw new HttpError(413, `Request body(${body.length} bytes) too large, max size: ${KV_MAX_VALUE_BYTES} bytes.`);
+    const value = body.length === 0 ? null : body;
+    const acquire = url.searchParams.get('acquire');
+    const release = url.searchParams.get('release');
+    let answer = true;
+    if (acquire !== null) {
+      answer = this.kv.acquire(key, acquire, value, flags, this.sessions.sessions.has(acquire), Date.now());
+    } else if (release !== null) {
+      answer = this.kv.release(key, release, value, flags);
+    } else if (cas !== undefined) {
+      answer = this.kv.cas(key, value, flags, Number(cas));
+    } else {
+      this.kv.set(key, value, flags);
+    }
+    this.sendShaped(res, answer, this.state.index, fault, 'boolean');
+  }
+
+  /** Keeps one timer on the earliest session TTL expiry; expired sessions are invalidated. */
+  private scheduleSessionExpiry(): void {
+    if (this.sessionTimer !== undefined) clearTimeout(this.sessionTimer);
+    this.sessionTimer = undefined;
+    const next = this.sessions.nextExpiryMs();
+    if (next === undefined || this.closed) return;
+    this.sessionTimer = setTimeout(() => {
+      this.sessionTimer = undefined;
+      this.sessions.expireDue(Date.now());
+      this.scheduleSessionExpiry();
+    }, Math.max(0, next - Date.now()));
+    this.sessionTimer.unref();
+  }
+
   /**
-   * A read that supports blocking: with `index` > 0 it waits until the resource's index exceeds
-   * it or `wait` (default 5m, at most 10m, plus up to wait/16 jitter) elapses, then answers the
-   * current data with the current index. Faults that shape the answer apply here; a broken
-   * answer (wrong shape, truncated) comes at once, as from a broken proxy in front of Consul.
+   * A read that supports blocking: with `index` > 0 and no newer data it waits until what it
+   * watches changes or `wait` (default 5m, at most 10m, plus up to wait/16 jitter) elapses, then
+   * answers the current data with the current index. Faults that shape the answer apply here; a
+   * broken answer (wrong shape, truncated) comes at once, as from a broken proxy in front of
+   * Consul.
    */
-  private async blockingRead(res: http.ServerResponse, url: URL, fault: ConsulFault | undefined, key: string, body: () => unknown, shape: 'array' | 'object'): Promise<void> {
+  private async blockingRead(res: http.ServerResponse, url: URL, fault: ConsulFault | undefined, watch: Watch, read: () => ReadAnswer, shape: 'array' | 'object'): Promise<void> {
     const indexParam = url.searchParams.get('index');
     let minIndex = 0;
     if (indexParam !== null && indexParam !== '') {
@@ -430,31 +739,26 @@ export class ConsulDouble {
       waitMs = Math.min(parsed, MAX_WAIT_MS);
     }
     if (fault?.kind === 'index-zero' || fault?.kind === 'index-backwards') {
-      const index = fault.kind === 'index-zero' ? 0 : Math.max(0, fault.index ?? 1);
-      this.sendJson(res, 200, body(), index);
+      this.sendAnswer(res, read(), fault.kind === 'index-zero' ? 0 : Math.max(0, fault.index ?? 1));
       return;
     }
-    if (fault?.kind === 'wrong-shape') {
-      this.sendJson(res, 200, shape === 'array' ? { error: 'double: wrong shape' } : ['double', 'wrong', 'shape'], this.state.resourceIndex(key));
+    if (fault?.kind === 'wrong-shape' || fault?.kind === 'truncated-json') {
+      const answer = read();
+      this.sendShaped(res, 'json' in answer ? answer.json : [], watch.index(), fault, shape);
       return;
     }
-    if (fault?.kind === 'truncated-json') {
-      const full = JSON.stringify(body());
-      const cut = full.slice(0, Math.max(1, Math.floor(full.length / 2)));
-      res.writeHead(200, { ...this.consulHeaders(this.state.resourceIndex(key)), 'content-type': 'application/json', 'content-length': Buffer.byteLength(cut) });
-      res.end(cut);
-      return;
-    }
-    if (fault?.kind === 'churn') this.state.touch([key]);
-    if (minIndex > 0 && this.state.resourceIndex(key) <= minIndex) {
+    if (fault?.kind === 'churn') this.state.touch(watch.churnKeys);
+    if (minIndex > 0 && watch.index() <= minIndex) {
       const jitterMs = (this.options.jitter ?? true) ? Math.floor(Math.random() * (waitMs / 16)) : 0;
-      await this.waitForChange(res, key, minIndex, waitMs + jitterMs);
+      await this.waitUntil(res, () => watch.changedSince(minIndex), waitMs + jitterMs);
       if (res.destroyed || this.closed) return;
     }
-    this.sendJson(res, 200, body(), this.state.resourceIndex(key));
+    this.sendAnswer(res, read(), watch.index());
   }
 
-  private waitForChange(res: http.ServerResponse, key: string, minIndex: number, waitMs: number): Promise<void> {
+  /** Resolves when `changed()` turns true after a write, `waitMs` passes, the client leaves or
+   * the double closes. */
+  private waitUntil(res: http.ServerResponse, changed: () => boolean, waitMs: number): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
@@ -465,11 +769,42 @@ export class ConsulDouble {
       };
       const timer = setTimeout(done, waitMs);
       const unsubscribe = this.state.onChange(() => {
-        if (this.state.resourceIndex(key) > minIndex) done();
+        if (changed()) done();
       });
       this.pending.add(done);
       res.on('close', done);
     });
+  }
+
+  private sendAnswer(res: http.ServerResponse, answer: ReadAnswer, index: number): void {
+    if (res.destroyed) return;
+    if (answer.status === 404) {
+      res.writeHead(404, { ...this.consulHeaders(index), 'content-length': 0 });
+      res.end();
+    } else if ('raw' in answer) {
+      // Consul's headers for ?raw, against a KV value being read as a page.
+      res.writeHead(200, { ...this.consulHeaders(index), 'content-type': 'text/plain', 'x-content-type-options': 'nosniff', 'content-security-policy': 'sandbox', 'content-length': answer.raw.length });
+      res.end(answer.raw);
+    } else {
+      this.sendJson(res, 200, answer.json, index);
+    }
+  }
+
+  /** A JSON answer with the faults that shape answers applied: a wrong shape, a truncated body,
+   * an index gone back or to 0. */
+  private sendShaped(res: http.ServerResponse, body: unknown, index: number, fault: ConsulFault | undefined, shape: 'array' | 'object' | 'boolean'): void {
+    if (fault?.kind === 'wrong-shape') {
+      this.sendJson(res, 200, shape === 'object' ? ['double', 'wrong', 'shape'] : { error: 'double: wrong shape' }, index);
+    } else if (fault?.kind === 'truncated-json') {
+      const full = stringifyJson(body);
+      const cut = full.slice(0, Math.max(1, Math.floor(full.length / 2)));
+      res.writeHead(200, { ...this.consulHeaders(index), 'content-type': 'application/json', 'content-length': Buffer.byteLength(cut) });
+      res.end(cut);
+    } else if (fault?.kind === 'index-zero' || fault?.kind === 'index-backwards') {
+      this.sendJson(res, 200, body, fault.kind === 'index-zero' ? 0 : Math.max(0, fault.index ?? 1));
+    } else {
+      this.sendJson(res, 200, body, index);
+    }
   }
 
   private catalogServices(): Record<string, string[]> {
@@ -654,7 +989,7 @@ export class ConsulDouble {
 
   private sendJson(res: http.ServerResponse, status: number, body: unknown, index: number): void {
     if (res.destroyed) return;
-    const text = JSON.stringify(body);
+    const text = stringifyJson(body);
     res.writeHead(status, { ...this.consulHeaders(index), 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   }
@@ -672,7 +1007,20 @@ export class ConsulDouble {
   }
 }
 
-function readBody(req: http.IncomingMessage): Promise<string> {
+async function readBody(req: http.IncomingMessage): Promise<string> {
+  return (await readBodyBytes(req)).toString('utf8');
+}
+
+/** Drops the connection where the answer would go: the handler runs, its answer is lost. */
+function loseAnswer(req: http.IncomingMessage, res: http.ServerResponse): void {
+  res.writeHead = () => res;
+  res.end = () => {
+    req.socket.destroy();
+    return res;
+  };
+}
+
+function readBodyBytes(req: http.IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -685,7 +1033,7 @@ function readBody(req: http.IncomingMessage): Promise<string> {
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }

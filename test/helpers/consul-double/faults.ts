@@ -9,6 +9,16 @@ export type DoubleEndpoint =
   | 'agent.services'
   | 'agent.service.register'
   | 'agent.service.deregister'
+  | 'session.create'
+  | 'session.renew'
+  | 'session.destroy'
+  | 'session.info'
+  | 'session.list'
+  | 'session.node'
+  | 'kv.get'
+  | 'kv.keys'
+  | 'kv.set'
+  | 'kv.del'
   | '*';
 
 export type ConsulFault =
@@ -16,8 +26,8 @@ export type ConsulFault =
   | { readonly kind: 'html-error'; readonly status?: number }
   /** 200 with a JSON body cut in the middle (Content-Length matches the cut body). */
   | { readonly kind: 'truncated-json' }
-  /** 200 with valid JSON of the wrong shape: an object where Consul answers an array, and an
-   * array where it answers an object. */
+  /** 200 with valid JSON of the wrong shape: an object where Consul answers an array or a
+   * boolean, and an array where it answers an object. */
   | { readonly kind: 'wrong-shape' }
   /** Answers at once with the real data and an X-Consul-Index lower than the current one
    * (default: 1), like a follower with older data. */
@@ -28,6 +38,9 @@ export type ConsulFault =
   | { readonly kind: 'hang' }
   /** Destroys the connection without answering. */
   | { readonly kind: 'reset' }
+  /** Handles the request as usual (a write takes effect: a lock is acquired, a session created)
+   * and then destroys the connection instead of answering, as when the answer is lost on the way. */
+  | { readonly kind: 'lost-answer' }
   /** Waits before handling the request normally. */
   | { readonly kind: 'slow'; readonly delayMs: number }
   /** Every read is preceded by a write that changes nothing but the index, so a blocking query
@@ -37,7 +50,9 @@ export type ConsulFault =
 export interface FaultRule {
   readonly endpoint: DoubleEndpoint;
   readonly fault: ConsulFault;
-  /** Only requests about this service name (or service id for deregister). */
+  /** Only requests about this subject: the service name (catalog, health, register), the
+   * service id (deregister), the session id (session.renew/destroy/info), the node
+   * (session.node) or the key (kv.*). */
   readonly service?: string | undefined;
   /** Applies to this many matching requests, then goes away; unlimited when undefined. */
   remaining: number | undefined;

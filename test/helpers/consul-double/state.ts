@@ -1,6 +1,7 @@
 // The catalog held by the Consul HTTP API double: nodes, service instances, checks, one raft-like
-// index increased by every write, and per-resource indexes (`services`, `service:<name>`) that
-// blocking queries wait on. Test helper; pure data plus change listeners.
+// index increased by every write, and per-resource indexes (`services`, `service:<name>`, `kv`,
+// `kv:<key>`, `sessions`) that blocking queries wait on. Test helper; pure data plus change
+// listeners.
 
 export type CheckStatus = 'passing' | 'warning' | 'critical';
 
@@ -56,6 +57,12 @@ export const SERVICES_KEY = 'services';
 export function serviceKey(name: string): string {
   return `service:${name}`;
 }
+/** The whole KV table (Consul's `kvs` table index), one KV key, and the sessions table. */
+export const KV_KEY = 'kv';
+export function kvKey(key: string): string {
+  return `kv:${key}`;
+}
+export const SESSIONS_KEY = 'sessions';
 
 export class DoubleState {
   readonly datacenter: string;
@@ -82,6 +89,19 @@ export class DoubleState {
    * answers a query for a service it never had with the index of the whole services table). */
   resourceIndex(key: string, fallbackKey = SERVICES_KEY): number {
     return Math.max(1, this.resourceIndexes.get(key) ?? this.resourceIndexes.get(fallbackKey) ?? this.index);
+  }
+
+  /** The index of the last write that touched `key`, 0 when none did (no fallback). */
+  exactIndex(key: string): number {
+    return this.resourceIndexes.get(key) ?? 0;
+  }
+
+  /** The highest index of the resources whose key starts with `prefix` (0 when none): with
+   * `kv:<prefix>` it covers live keys and deleted ones alike, like Consul's tombstones. */
+  maxIndexWithPrefix(prefix: string): number {
+    let max = 0;
+    for (const [key, index] of this.resourceIndexes) if (key.startsWith(prefix) && index > max) max = index;
+    return max;
   }
 
   /** One write: increases the index, stamps the touched resources with it, wakes waiters. */
