@@ -8,7 +8,7 @@
 // reads and then no decision from metrics (never scale on missing data; requests held at zero
 // replicas, this proxy's own count, still start one).
 import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
+import { startAutoscaleCountersAtZero, type Metrics } from '../observability/metrics.js';
 import type { EventLog } from '../observability/event-log.js';
 import type { RevisionTotals } from '../observability/latency-histogram.js';
 import type { AutoscaleInput, AutoscalePolicy, MetricWindow } from '../model/autoscale.js';
@@ -119,6 +119,7 @@ export class Autoscaler {
         source: policy.source === undefined ? undefined : { source: this.sourceFor(name, policy), reading: false, lastGood: undefined, failures: 0 },
       };
       scaled.windows.record(nowMs, totals, this.deps.inFlight(name));
+      startAutoscaleCountersAtZero(this.deps.metrics, name);
       this.services.set(name, scaled);
       this.sync(name);
     }

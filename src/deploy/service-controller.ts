@@ -5,7 +5,7 @@
 // I/O shell.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
+import { startServiceCountersAtZero, type Metrics } from '../observability/metrics.js';
 import type { EventLog } from '../observability/event-log.js';
 import type { ServiceSpec } from '../model/service.js';
 import type { Endpoint } from '../model/endpoint.js';
@@ -162,6 +162,7 @@ export class ServiceController {
     this.resyncTimer = setInterval(() => void this.resync(), RESYNC_INTERVAL_MS);
     this.resyncTimer.unref();
     deps.metrics.serviceDesiredReplicas.set({ service: spec.name }, spec.replicas);
+    startServiceCountersAtZero(deps.metrics, spec.name);
   }
 
   get name(): string {

@@ -82,6 +82,52 @@ export const DURATION_BUCKETS_SECONDS = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
 ];
 
+/** Label values of the counters that start at 0 (see startCountersAtZero and its per-service kin). */
+const CONFIG_SOURCES = ['file', 'api'] as const;
+const CONFIG_RESULTS = ['success', 'failure'] as const;
+const HEALTH_CHANGES = ['healthy', 'unhealthy'] as const;
+const ANALYSIS_VERDICTS = ['pass', 'fail', 'inconclusive'] as const;
+const SCALE_DIRECTIONS = ['up', 'down'] as const;
+const HOLD_RESULTS = ['served', 'timeout', 'overflow', 'client_gone', 'cancelled'] as const;
+
+/*
+ * Counters start at 0 for label values known in advance (Prometheus's "avoid missing metrics"):
+ * a series born at 1 has no earlier sample, so increase() and rate() never see its first event,
+ * and a dashboard would show nothing for a service's first restart, canary verdict, scaling
+ * decision or cold start. Gateway-wide ones start in createMetrics; per-service ones when a
+ * service (or its autoscaling) starts.
+ */
+
+/** A managed service's replica and rollout counters at 0 (called when its controller starts). */
+export function startServiceCountersAtZero(metrics: Metrics, service: string): void {
+  metrics.replicaRestartsTotal.inc({ service }, 0);
+  metrics.replicaStartFailuresTotal.inc({ service }, 0);
+  for (const to of HEALTH_CHANGES) metrics.replicaHealthChangesTotal.inc({ service, to }, 0);
+  for (const verdict of ANALYSIS_VERDICTS) metrics.rolloutAnalysisIntervalsTotal.inc({ service, verdict }, 0);
+}
+
+/** Services whose cold-start histogram exists, per histogram: prom-client's zero() would reset it. */
+const coldStartSeries = new WeakMap<Histogram<'service'>, Set<string>>();
+
+/** An autoscaled service's decision, hold and cold-start series at 0 (called when its autoscaling
+ * starts, again when its policy changes: what was counted stays). */
+export function startAutoscaleCountersAtZero(metrics: Metrics, service: string): void {
+  for (const direction of SCALE_DIRECTIONS) metrics.autoscaleDecisionsTotal.inc({ service, direction }, 0);
+  for (const result of HOLD_RESULTS) metrics.heldRequestsTotal.inc({ service, result }, 0);
+  let started = coldStartSeries.get(metrics.coldStartSeconds);
+  if (started === undefined) {
+    started = new Set();
+    coldStartSeries.set(metrics.coldStartSeconds, started);
+  }
+  if (started.has(service)) return;
+  started.add(service);
+  metrics.coldStartSeconds.zero({ service });
+}
+
+function startCountersAtZero(metrics: Metrics): void {
+  for (const source of CONFIG_SOURCES) for (const result of CONFIG_RESULTS) metrics.configReloadsTotal.inc({ source, result }, 0);
+}
+
 export function createMetrics(registry: Registry): Metrics {
   const registers = [registry];
   const requests = new RequestStats(DURATION_BUCKETS_SECONDS);
@@ -94,7 +140,7 @@ export function createMetrics(registry: Registry): Metrics {
   registerScraped(registry, new RevisionHistogram(METRIC.revisionRequestDurationSeconds, 'Time from request arrival to the last response byte by service and revision, in seconds.', revisions, DURATION_BUCKETS_SECONDS));
   const heldRequests = new CountingGauge(METRIC.proxyHeldRequests, 'Requests held right now for a service with no ready replica, waiting for one to start (not counted in dockmaster_proxy_in_flight_requests).', ['service']);
   registerScraped(registry, heldRequests);
-  return {
+  const metrics: Metrics = {
     registry,
     requests,
     inFlightRequests,
@@ -306,4 +352,6 @@ export function createMetrics(registry: Registry): Metrics {
       registers,
     }),
   };
+  startCountersAtZero(metrics);
+  return metrics;
 }

@@ -1,5 +1,6 @@
 // Reads Grafana dashboard JSON for tests: every query (panel targets and query variables), the
-// dockmaster metrics and labels a query uses, and PromQL with Grafana's variables filled in. Pure.
+// dockmaster metrics, labels and variables a query uses, and the PromQL Grafana would send for a
+// variable selection (or with placeholders, for a syntax check). Pure.
 
 export interface DashboardQuery {
   /** Where the query sits, for failure messages: `panel "Retries" target B`. */
@@ -7,6 +8,11 @@ export interface DashboardQuery {
   readonly expr: string;
   /** `promql` for panel targets; `variable` for a query variable (label_values(...) is not PromQL). */
   readonly kind: 'promql' | 'variable';
+  /** Panel targets: the panel's title and the target's refId. */
+  readonly panel?: string;
+  readonly refId?: string;
+  /** A target Grafana evaluates once at the end of the time range (stat panels), not as a range. */
+  readonly instant?: boolean;
 }
 
 export interface DataSourceRef {
@@ -19,7 +25,13 @@ export interface Panel {
   readonly type?: string;
   readonly title?: string;
   readonly datasource?: DataSourceRef | string | null;
-  readonly targets?: readonly { readonly refId?: string; readonly expr?: string; readonly datasource?: DataSourceRef | string | null }[];
+  readonly targets?: readonly {
+    readonly refId?: string;
+    readonly expr?: string;
+    readonly instant?: boolean;
+    readonly range?: boolean;
+    readonly datasource?: DataSourceRef | string | null;
+  }[];
   /** Panels inside a collapsed row. */
   readonly panels?: readonly Panel[];
 }
@@ -30,6 +42,9 @@ export interface TemplateVariable {
   readonly query?: string | { readonly query?: string };
   readonly definition?: string;
   readonly datasource?: DataSourceRef | string | null;
+  readonly multi?: boolean;
+  readonly includeAll?: boolean;
+  readonly allValue?: string | null;
 }
 
 export interface Dashboard {
@@ -72,7 +87,15 @@ export function dashboardQueries(dashboard: Dashboard): DashboardQuery[] {
   for (const panel of dataPanels(dashboard)) {
     for (const target of panel.targets ?? []) {
       if (target.expr !== undefined) {
-        queries.push({ where: `panel "${panel.title ?? panel.id}" target ${target.refId ?? '?'}`, expr: target.expr, kind: 'promql' });
+        const title = panel.title ?? String(panel.id);
+        queries.push({
+          where: `panel "${title}" target ${target.refId ?? '?'}`,
+          expr: target.expr,
+          kind: 'promql',
+          panel: title,
+          refId: target.refId ?? '?',
+          instant: target.instant === true && target.range !== true,
+        });
       }
     }
   }
@@ -146,4 +169,78 @@ export function withVariablesFilled(expr: string): string {
     .replace(/\$\{([a-zA-Z_][a-zA-Z0-9_]*)(?::[a-z]+)?\}|\$([a-zA-Z_][a-zA-Z0-9_]*)|\[\[([a-zA-Z_][a-zA-Z0-9_]*)\]\]/g, '.*');
   if (filled.includes('$')) throw new Error(`unknown Grafana variable form left in: ${filled}`);
   return filled;
+}
+
+/** What the user picked in a variable: some values, or the All option. */
+export type VariableSelection = readonly string[] | 'all';
+
+export interface Interpolation {
+  /** The selection of every template variable a query names (the datasource variable aside). */
+  readonly variables: Readonly<Record<string, VariableSelection>>;
+  /** Values of Grafana's interval macros: `$__rate_interval`, `$__interval`, `$__range`. */
+  readonly intervals: { readonly rate_interval: string; readonly interval: string; readonly range: string };
+}
+
+/** Grafana's Prometheus datasource escapes a multi-value or All-able variable's values as regex
+ * literals inside a PromQL string: a regex special gets a backslash, itself escaped for PromQL. */
+function regexEscape(value: string): string {
+  return value.replace(/\\/g, '\\\\\\\\').replace(/[$^*{}[\]'+?.()|]/g, '\\\\$&');
+}
+
+/** A single-value variable is only escaped for the PromQL string it sits in. */
+function stringEscape(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/'/g, "\\\\'");
+}
+
+/** The text Grafana's Prometheus datasource puts in place of a variable (interpolateQueryExpr). */
+export function formatVariable(variable: TemplateVariable, selection: VariableSelection): string {
+  const name = variable.name ?? '?';
+  if (selection === 'all') {
+    if (variable.includeAll !== true) throw new Error(`variable $${name} has no All option`);
+    if (typeof variable.allValue === 'string' && variable.allValue !== '') return variable.allValue;
+    throw new Error(`variable $${name} has no allValue: Grafana would list every value it found`);
+  }
+  if (selection.length === 0) throw new Error(`variable $${name}: nothing selected`);
+  if (variable.multi !== true && variable.includeAll !== true) {
+    if (selection.length !== 1) throw new Error(`variable $${name} takes one value, got ${selection.length}`);
+    return stringEscape(selection[0] as string);
+  }
+  if (variable.multi !== true && selection.length !== 1) throw new Error(`variable $${name} takes one value, got ${selection.length}`);
+  const escaped = selection.map(regexEscape);
+  return escaped.length === 1 ? (escaped[0] as string) : `(${escaped.join('|')})`;
+}
+
+const VARIABLE_REFERENCE = /\$\{([a-zA-Z_][a-zA-Z0-9_]*)(?::([a-z]+))?\}|\$([a-zA-Z_][a-zA-Z0-9_]*)|\[\[([a-zA-Z_][a-zA-Z0-9_]*)\]\]/g;
+const MACROS = new Set(['__rate_interval', '__interval', '__range']);
+
+/**
+ * The expression as Grafana sends it to Prometheus for the given variable selection and
+ * intervals: macros replaced, every `$name`, `${name}` and `[[name]]` formatted like Grafana's
+ * Prometheus datasource (one value of a single-value variable as is; several values as
+ * `(a|b)` of regex-escaped values; All as the variable's allValue). Throws on a variable the
+ * dashboard does not define or the selection does not give, and on a `${name:format}` form.
+ */
+export function interpolate(expr: string, dashboard: Dashboard, interpolation: Interpolation): string {
+  const defined = new Map(templateVariables(dashboard).map((v) => [v.name ?? '', v]));
+  return expr.replace(VARIABLE_REFERENCE, (whole, braced?: string, format?: string, plain?: string, bracketed?: string) => {
+    const name = braced ?? plain ?? bracketed ?? '';
+    if (format !== undefined) throw new Error(`${whole}: formats are not interpolated here`);
+    if (MACROS.has(name)) return interpolation.intervals[name.slice(2) as keyof Interpolation['intervals']];
+    if (name.startsWith('__')) throw new Error(`${whole}: unknown Grafana macro`);
+    const variable = defined.get(name);
+    if (variable === undefined) throw new Error(`${whole}: the dashboard defines no variable ${name}`);
+    const selection = interpolation.variables[name];
+    if (selection === undefined) throw new Error(`${whole}: no selection given for variable ${name}`);
+    return formatVariable(variable, selection);
+  });
+}
+
+/** Names of the template variables an expression refers to (macros left out). */
+export function variablesIn(expr: string): string[] {
+  const names = new Set<string>();
+  for (const [, braced, , plain, bracketed] of expr.matchAll(VARIABLE_REFERENCE)) {
+    const name = braced ?? plain ?? bracketed ?? '';
+    if (!name.startsWith('__')) names.add(name);
+  }
+  return [...names].sort();
 }

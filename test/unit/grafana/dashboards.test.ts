@@ -1,6 +1,7 @@
 // The grafana/ folder: every dashboard query reads metrics and labels that dockmaster defines,
-// through the `${datasource}` variable; provisioning and the example prometheus.yml hold together.
-// Reads files; runs `promtool` (a child process, no sockets) when it is on PATH.
+// through the `${datasource}` variable and the variables the dashboard defines; provisioning and
+// the example prometheus.yml hold together. Reads files; runs `promtool` (a child process, no
+// sockets), which must be installed (Debian's prometheus package; .ci/run installs it).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,11 +18,14 @@ import {
   dashboardQueries,
   dataPanels,
   type DataSourceRef,
+  formatVariable,
   groupingLabelsIn,
+  interpolate,
   metricNamesIn,
   selectorLabelsIn,
   templateVariables,
   variableQuery,
+  variablesIn,
   withVariablesFilled,
 } from './dashboard-queries.js';
 
@@ -66,13 +70,13 @@ const promtoolPath = ((): string | undefined => {
   const found = spawnSync('sh', ['-c', 'command -v promtool'], { encoding: 'utf8' });
   return found.status === 0 && found.stdout.trim() !== '' ? found.stdout.trim() : undefined;
 })();
-const promtoolAvailable = promtoolPath !== undefined;
-if (!promtoolAvailable) {
-  console.warn('promtool is not on PATH: skipping the promtool checks of grafana/ (apt-get install -y prometheus; CI installs it)');
-}
 
+/** Runs promtool; a missing promtool fails the check that needs it (these checks never skip). */
 function promtool(args: readonly string[]): { status: number | null; output: string } {
-  const run = spawnSync(promtoolPath ?? 'promtool', args, { encoding: 'utf8', timeout: 20_000 });
+  if (promtoolPath === undefined) {
+    throw new Error("promtool is not on PATH: install it with 'apt-get install -y prometheus' (.ci/run installs it); the promtool checks of grafana/ do not skip");
+  }
+  const run = spawnSync(promtoolPath, args, { encoding: 'utf8', timeout: 20_000 });
   return { status: run.status, output: `${run.stdout}${run.stderr}${run.error?.message ?? ''}` };
 }
 
@@ -96,11 +100,50 @@ describe('the dashboard query reader', () => {
   it('fills Grafana variables in for a PromQL syntax check', () => {
     expect(withVariablesFilled('rate(x{a=~"$route", b=~"${service}", c=~"[[rev]]"}[$__rate_interval])')).toBe('rate(x{a=~".*", b=~".*", c=~".*"}[5m])');
   });
+
+  const single = { name: 'service', type: 'query', multi: false, includeAll: false };
+  const multi = { name: 'revision', type: 'query', multi: true, includeAll: true, allValue: '.*' };
+  it.each([
+    ['one value of a single-value variable, as is', single, ['api.v2'], 'api.v2'],
+    ['a backslash and a quote of a single-value variable, escaped for the string', single, ["a\\b'c"], "a\\\\b\\\\'c"],
+    ['one value of a multi-value variable, regex-escaped', multi, ['demo.r1'], 'demo\\\\.r1'],
+    ['several values, as an alternation of regex-escaped values', multi, ['r1', 'r2+x'], '(r1|r2\\\\+x)'],
+    ['the All option, as the allValue', multi, 'all', '.*'],
+  ] as const)('formats %s like Grafana\'s Prometheus datasource', (_case, variable, selection, text) => {
+    expect(formatVariable(variable, selection)).toBe(text);
+  });
+
+  it.each([
+    ['All on a variable without it', single, 'all', /has no All option/],
+    ['two values on a single-value variable', single, ['a', 'b'], /takes one value, got 2/],
+    ['an empty selection', multi, [], /nothing selected/],
+    ['All without an allValue', { ...multi, allValue: null }, 'all', /has no allValue/],
+  ] as const)('refuses %s', (_case, variable, selection, error) => {
+    expect(() => formatVariable(variable, selection)).toThrow(error);
+  });
+
+  it('interpolates variables and interval macros as Grafana sends them', () => {
+    const dashboard = { templating: { list: [single, multi] } };
+    const intervals = { rate_interval: '10s', interval: '1s', range: '60s' };
+    const expr = 'sum(rate(x{service="$service", revision=~"${revision}"}[$__rate_interval])) + y[[[revision]]] + z[${__range}]';
+    expect(interpolate(expr, dashboard, { variables: { service: ['demo'], revision: ['r1', 'r2'] }, intervals })).toBe(
+      'sum(rate(x{service="demo", revision=~"(r1|r2)"}[10s])) + y[(r1|r2)] + z[60s]',
+    );
+    expect(variablesIn(expr)).toEqual(['revision', 'service']);
+    expect(() => interpolate('x{a="$route"}', dashboard, { variables: {}, intervals })).toThrow(/defines no variable route/);
+    expect(() => interpolate('x{a="$service"}', dashboard, { variables: {}, intervals })).toThrow(/no selection given for variable service/);
+    expect(() => interpolate('x[$__interval_ms]', dashboard, { variables: {}, intervals })).toThrow(/unknown Grafana macro/);
+  });
 });
 
 describe('grafana dashboards', () => {
-  it('are found in grafana/dashboards', () => {
-    expect(dashboards.map((d) => d.file)).toContain('dockmaster-overview.json');
+  it('are found in grafana/dashboards: overview, service, deployments and scaling', () => {
+    expect(dashboards.map((d) => d.file)).toEqual(['dockmaster-deployments.json', 'dockmaster-overview.json', 'dockmaster-service.json']);
+  });
+
+  it('have distinct uids and titles', () => {
+    expect(new Set(dashboards.map((d) => d.dashboard.uid)).size).toBe(dashboards.length);
+    expect(new Set(dashboards.map((d) => d.dashboard.title)).size).toBe(dashboards.length);
   });
 
   describe.each(dashboards)('$file', ({ dashboard }) => {
@@ -135,6 +178,38 @@ describe('grafana dashboards', () => {
         if (!usesDatasourceVariable(variable.datasource)) offenders.push(`variable $${variable.name ?? '?'}`);
       }
       expect(offenders).toEqual([]);
+    });
+
+    it('refers only to variables it defines, each query variable only to the ones before it', () => {
+      const problems: string[] = [];
+      const variables = templateVariables(dashboard);
+      const names = variables.map((v) => v.name ?? '?');
+      for (const query of queries) {
+        const position = query.kind === 'variable' ? names.indexOf(query.where.replace(/^variable \$/, '')) : names.length;
+        for (const name of variablesIn(query.expr)) {
+          const at = names.indexOf(name);
+          if (at === -1) problems.push(`${query.where} refers to $${name}, which the dashboard does not define`);
+          else if (at >= position) problems.push(`${query.where} refers to $${name}, defined after it`);
+        }
+      }
+      expect(problems).toEqual([]);
+    });
+
+    it('lays its panels out on the 24-column grid without overlaps', () => {
+      const boxes = allPanels(dashboard).map((panel) => ({ title: panel.title ?? String(panel.id), ...(panel as { gridPos?: { x: number; y: number; w: number; h: number } }).gridPos }));
+      const problems: string[] = [];
+      for (const [i, a] of boxes.entries()) {
+        if (a.x === undefined || a.y === undefined || a.w === undefined || a.h === undefined) {
+          problems.push(`panel "${a.title}" has no gridPos`);
+          continue;
+        }
+        if (a.x < 0 || a.w < 1 || a.x + a.w > 24) problems.push(`panel "${a.title}" leaves the 24 columns`);
+        for (const b of boxes.slice(i + 1)) {
+          if (b.x === undefined || b.y === undefined || b.w === undefined || b.h === undefined) continue;
+          if (a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h) problems.push(`panels "${a.title}" and "${b.title}" overlap`);
+        }
+      }
+      expect(problems).toEqual([]);
     });
 
     it('queries only metrics defined in src/observability/metric-names.ts', () => {
@@ -177,13 +252,25 @@ describe('grafana dashboards', () => {
     });
   });
 
-  it('offer route and service variables listing the label values of the request counter', () => {
-    const overview = dashboards.find((d) => d.file === 'dockmaster-overview.json')?.dashboard;
-    const variables = templateVariables(overview ?? {});
-    for (const name of ['route', 'service']) {
-      const variable = variables.find((v) => v.name === name);
-      expect(variable?.type).toBe('query');
-      expect(variableQuery(variable ?? {})).toMatch(new RegExp(`^label_values\\(${METRIC.proxyRequestsTotal}\\b.*,\\s*${name}\\)$`));
+  it.each([
+    ['dockmaster-overview.json', 'route', METRIC.proxyRequestsTotal, true],
+    ['dockmaster-overview.json', 'service', METRIC.proxyRequestsTotal, true],
+    ['dockmaster-service.json', 'service', METRIC.serviceDesiredReplicas, false],
+    ['dockmaster-service.json', 'revision', METRIC.serviceReplicas, true],
+    ['dockmaster-deployments.json', 'service', METRIC.serviceDesiredReplicas, true],
+    ['dockmaster-deployments.json', 'revision', METRIC.serviceReplicas, true],
+  ] as const)('%s offers a $%s variable listing the label values of %s (multi-value with All: %s)', (file, name, metric, multi) => {
+    const variable = templateVariables(dashboards.find((d) => d.file === file)?.dashboard ?? {}).find((v) => v.name === name);
+    expect(variable?.type).toBe('query');
+    expect(variableQuery(variable ?? {})).toMatch(new RegExp(`^label_values\\(${metric}\\b.*,\\s*${name}\\)$`));
+    expect({ multi: variable?.multi, includeAll: variable?.includeAll }).toEqual({ multi, includeAll: multi });
+    if (multi) expect(variable?.allValue).toBe('.*');
+  });
+
+  it('filter the revision variable by the selected service', () => {
+    for (const file of ['dockmaster-service.json', 'dockmaster-deployments.json']) {
+      const revision = templateVariables(dashboards.find((d) => d.file === file)?.dashboard ?? {}).find((v) => v.name === 'revision');
+      expect(variablesIn(variableQuery(revision ?? {}) ?? ''), file).toEqual(['service']);
     }
   });
 });
@@ -194,10 +281,13 @@ describe('grafana provisioning', () => {
     expect(file).toMatchObject({ apiVersion: 1, datasources: [{ type: 'prometheus', access: 'proxy', url: 'http://127.0.0.1:9091' }] });
   });
 
-  it('provisions the dashboards folder through a file provider', () => {
+  it('provisions the dashboards folder, and so every dashboard in it, through one file provider', () => {
     const file = parseYaml(readFileSync(join(GRAFANA_DIR, 'provisioning/dashboards/dockmaster.yaml'), 'utf8'));
-    expect(file).toMatchObject({ apiVersion: 1, providers: [{ type: 'file' }] });
-    expect(file.providers[0].options.path).toMatch(/\/dashboards$/);
+    expect(file).toMatchObject({ apiVersion: 1, providers: [{ type: 'file', options: { foldersFromFilesStructure: false } }] });
+    expect(file.providers).toHaveLength(1);
+    expect(file.providers[0].options.path).toBe('${DOCKMASTER_GRAFANA_DIR}/dashboards');
+    // Grafana's file provider reads every *.json file of the folder: nothing else may sit there.
+    expect(readdirSync(DASHBOARDS_DIR).filter((f) => !f.endsWith('.json'))).toEqual([]);
   });
 
   it('has prometheus.yml scrape the admin listener at 127.0.0.1:9090/metrics', () => {
@@ -207,13 +297,13 @@ describe('grafana provisioning', () => {
 });
 
 describe('promtool', () => {
-  it.skipIf(!promtoolAvailable)('accepts the example prometheus.yml', () => {
+  it('accepts the example prometheus.yml', () => {
     const run = promtool(['check', 'config', PROMETHEUS_YML]);
     expect(run.output).toContain('SUCCESS');
     expect(run.status).toBe(0);
   });
 
-  it.skipIf(!promtoolAvailable)('accepts it with the commented bearer-token block uncommented', () => {
+  it('accepts it with the commented bearer-token block uncommented', () => {
     const lines = readFileSync(PROMETHEUS_YML, 'utf8').split('\n');
     const start = lines.findIndex((line) => line.trim() === '# authorization:');
     expect(start).toBeGreaterThan(0);
@@ -233,7 +323,7 @@ describe('promtool', () => {
     }
   });
 
-  it.skipIf(!promtoolAvailable)('parses every dashboard query as PromQL', () => {
+  it('parses every dashboard query as PromQL', () => {
     const rules = dashboards.flatMap(({ file, dashboard }) =>
       dashboardQueries(dashboard)
         .filter((query) => query.kind === 'promql')
