@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   DM_ERR_ADMIN_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'request body must be application/json' },
   DM_ERR_ADMIN_HOST_FORBIDDEN: { status: 403, message: 'Host header is not a loopback name (tokenless admin API)' },
   DM_ERR_ADMIN_NOT_READY: { status: 503, message: 'gateway is not ready (starting or shutting down)' },
+  DM_ERR_ADMIN_TOO_MANY_STREAMS: { status: 503, message: 'too many event streams are open' },
   DM_ERR_ADMIN_INTERNAL: { status: 500, message: 'admin request failed' },
   DM_ERR_ADMIN_TOKEN_INVALID: { status: 500, message: 'admin token is empty or malformed' },
   DM_ERR_ADMIN_TOKEN_FILE: { status: 500, message: 'admin token file could not be read' },

@@ -12,6 +12,8 @@ import type { AdminContext } from './admin-context.js';
 import { registerRoutesApi } from './routes-api.js';
 import { registerServicesApi } from './services-api.js';
 import { registerEventsApi } from './events-api.js';
+import type { EventStreamLimits } from './event-stream.js';
+import { registerUi, UI_PATHS } from './ui-api.js';
 
 /** Largest request body accepted (a route is a few hundred bytes; this leaves room for bulk). */
 export const ADMIN_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -22,6 +24,8 @@ export interface AdminServerOptions {
   /** Bearer token; when absent the API answers only on loopback (see listenAdmin). */
   readonly token?: string | undefined;
   readonly logger: Logger;
+  /** Limits of the GET /v1/events streams (defaults in event-stream.ts); tests shorten them. */
+  readonly eventStreams?: Partial<EventStreamLimits> | undefined;
 }
 
 export interface AdminListenOptions extends AdminServerOptions {
@@ -33,11 +37,13 @@ export interface AdminListenOptions extends AdminServerOptions {
 const appsWithToken = new WeakMap<FastifyInstance, boolean>();
 
 /**
- * Probes must work without credentials (orchestrators and load balancers call them).
- * /metrics is NOT open: its series name routes, services and revisions, which describe the
- * topology behind the gateway; Prometheus sends the token with `authorization.credentials`.
+ * Probes must work without credentials (orchestrators and load balancers call them), and so
+ * must the status page's shell (/ui, its script and stylesheet): it holds no data, and asks for
+ * the token to read the API. /metrics is NOT open: its series name routes, services and
+ * revisions, which describe the topology behind the gateway; Prometheus sends the token with
+ * `authorization.credentials`.
  */
-const OPEN_PATHS = new Set(['/healthz', '/readyz']);
+const OPEN_PATHS = new Set(['/healthz', '/readyz', ...UI_PATHS]);
 
 
 /** Builds the admin API; it does not listen. Throws DM_ERR_ADMIN_TOKEN_INVALID on a bad token. */
@@ -160,7 +166,8 @@ export function createAdminServer(service: AdminService, opts: AdminServerOption
   const ctx: AdminContext = { app, service, logger, allow };
   registerRoutesApi(ctx);
   registerServicesApi(ctx);
-  registerEventsApi(ctx);
+  registerEventsApi(ctx, opts.eventStreams);
+  registerUi(ctx);
 
   return app;
 }

@@ -64,8 +64,22 @@ export class EventLog {
     return filter.limit !== undefined ? matching.slice(-filter.limit) : matching;
   }
 
+  /** `listener` gets every event recorded from now on, synchronously inside record(); it must
+   * not throw. Returns the unsubscribe function. */
   subscribe(listener: (event: TimelineEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** The seq of the newest event recorded (0 before the first). It restarts with the process, so
+   * a client holding a larger one saw an earlier gateway. */
+  get newestSeq(): number {
+    return this.seq;
+  }
+
+  /** Listeners subscribed now (live event streams among them): lets tests see that a stream
+   * that ended left nothing behind. */
+  get subscriberCount(): number {
+    return this.listeners.size;
   }
 }
