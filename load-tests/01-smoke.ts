@@ -4,17 +4,14 @@ import { check, sleep } from 'k6';
 import http from 'k6/http';
 import type { Options } from 'k6/options';
 import { replicaOf, requireReady } from './checks.ts';
-import { envDuration, envNumber, proxyUrl } from './config.ts';
+import { envDuration, envNumber, LATENCY_SCALE, proxyUrl } from './config.ts';
+import { k6Thresholds, SMOKE_THRESHOLDS } from './thresholds.ts';
 
 export const options: Options = {
   vus: envNumber('VUS', 3),
   duration: envDuration('DURATION', '30s'),
-  thresholds: {
-    http_req_failed: ['rate<0.01'],
-    http_req_duration: ['p(95)<200'],
-    // Every answer must pass both checks, not most of them.
-    checks: ['rate==1'],
-  },
+  // Shared with the Node runner (npm run load -- smoke): failures < 1%, p95 < 200 ms, every check.
+  thresholds: k6Thresholds(SMOKE_THRESHOLDS, LATENCY_SCALE),
 };
 
 export function setup(): void {

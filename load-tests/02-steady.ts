@@ -6,7 +6,8 @@ import { check } from 'k6';
 import http from 'k6/http';
 import type { Options } from 'k6/options';
 import { replicaOf, requireReady } from './checks.ts';
-import { envDuration, envNumber, proxyUrl } from './config.ts';
+import { envDuration, envNumber, LATENCY_SCALE, proxyUrl } from './config.ts';
+import { k6Thresholds, STEADY_THRESHOLDS } from './thresholds.ts';
 
 const ratePerSecond = envNumber('RATE', 200);
 
@@ -23,13 +24,10 @@ export const options: Options = {
       maxVUs: Math.ceil(ratePerSecond * 2),
     },
   },
-  thresholds: {
-    http_req_failed: ['rate<0.01'],
-    http_req_duration: ['p(95)<100', 'p(99)<250'],
-    checks: ['rate>0.99'],
-    // Iterations k6 could not start on time (no free VU): the gateway fell behind the schedule.
-    dropped_iterations: ['count<1'],
-  },
+  // Shared with the Node runner (npm run load -- steady): failures < 1%, p95 < 100 ms, p99 < 250 ms,
+  // checks > 99%, and no dropped iteration (one k6 could not start on time for want of a free VU:
+  // the gateway fell behind the schedule).
+  thresholds: k6Thresholds(STEADY_THRESHOLDS, LATENCY_SCALE),
 };
 
 export function setup(): void {

@@ -1,5 +1,7 @@
 // Shared settings of the k6 scripts, read from the environment (`k6 run -e NAME=value` or the
-// shell). Runs inside k6; no I/O beyond reading __ENV.
+// shell). Runs inside k6; no I/O beyond reading __ENV. The Node runner (test/load) reads the same
+// variables.
+import { parseDurationMs } from './shapes.ts';
 
 /** Where the proxy listens; every scenario sends its traffic here. */
 export const PROXY_URL = withoutTrailingSlash(env('PROXY_URL') ?? 'http://127.0.0.1:8080');
@@ -12,6 +14,12 @@ export const DOCKMASTER_TOKEN = env('DOCKMASTER_TOKEN');
 
 /** Path requested through the proxy; the repo's demo route answers every path. */
 export const PROXY_PATH = env('PROXY_PATH') ?? '/hello';
+
+/** The service the spike, rollout and canary scenarios act on through the admin API. */
+export const SERVICE = env('SERVICE') ?? 'demo';
+
+/** Multiplies every latency threshold (1: as written; see scaleLatency in thresholds.ts). */
+export const LATENCY_SCALE = envNumber('LATENCY_SCALE', 1);
 
 /** Headers for admin API calls: the bearer token when one is set. */
 export function adminHeaders(): Record<string, string> {
@@ -41,8 +49,14 @@ export function envNumber(name: string, fallback: number): number {
 export function envDuration(name: string, fallback: string): string {
   const raw = env(name);
   if (raw === undefined) return fallback;
-  if (!/^(\d+(ms|s|m|h))+$/.test(raw)) throw new Error(`${name}=${raw} is not a k6 duration such as 30s or 2m`);
+  const ms = parseDurationMs(raw);
+  if (ms === undefined || ms <= 0) throw new Error(`${name}=${raw} is not a k6 duration such as 30s or 2m`);
   return raw;
+}
+
+/** The same as envDuration, in ms. */
+export function envDurationMs(name: string, fallback: string): number {
+  return parseDurationMs(envDuration(name, fallback)) ?? 0;
 }
 
 /** An environment variable; empty counts as unset, as in the gateway's own DOCKMASTER_TOKEN. */
