@@ -73,7 +73,8 @@ export function goDuration(ms: number): string {
   return `${Math.max(0, Math.round(ms))}ms`;
 }
 
-function describe(error: unknown): ConsulCallError {
+/** A papi failure as a ConsulCallError with the status code and the error code in its message. */
+export function describe(error: unknown): ConsulCallError {
   if (error instanceof ConsulCallError) return error;
   const e = error as { message?: unknown; code?: unknown; response?: { statusCode?: unknown }; isCodec?: unknown };
   const statusCode = typeof e?.response?.statusCode === 'number' ? e.response.statusCode : undefined;
@@ -85,7 +86,7 @@ function describe(error: unknown): ConsulCallError {
 }
 
 /** A papi context: cancelling it aborts the request; `includeResponse` returns [res, body]. */
-function contextFor(signal: AbortSignal | undefined): { ctx: EventEmitter & { includeResponse: boolean; canceled?: boolean }; release: () => void } {
+export function contextFor(signal: AbortSignal | undefined): { ctx: EventEmitter & { includeResponse: boolean; canceled?: boolean }; release: () => void } {
   const ctx = Object.assign(new EventEmitter(), { includeResponse: true, canceled: false });
   if (signal === undefined) return { ctx, release: () => undefined };
   const onAbort = (): void => {
