@@ -31,10 +31,14 @@ export const ERROR_CODES = {
   DM_ERR_RUNTIME_START: { status: 500, message: 'replica could not be started' },
   DM_ERR_RUNTIME_IMAGE_MISSING: { status: 500, message: 'image is missing and cannot be pulled' },
   DM_ERR_RUNTIME_UNAVAILABLE: { status: 503, message: 'runtime is not reachable' },
+  DM_ERR_RUNTIME_NO_HOST: { status: 503, message: 'no host can take the replica' },
+  DM_ERR_HOST_UNKNOWN: { status: 404, message: 'no host with that name' },
   DM_ERR_DEPLOY_IN_PROGRESS: { status: 409, message: 'a rollout of the service is running' },
   DM_ERR_DEPLOY_NO_ROLLOUT: { status: 409, message: 'the service has no running rollout' },
   DM_ERR_DEPLOY_NOT_ALLOWED: { status: 409, message: 'the rollout cannot do that in its current state' },
   DM_ERR_DEPLOY_UNKNOWN_REVISION: { status: 404, message: 'no such revision in the service history' },
+  DM_ERR_HOSTS_NOT_CONFIGURED: { status: 409, message: 'no hosts are listed in dockmaster.yaml: replicas run on this machine' },
+  DM_ERR_HOST_NOT_ALLOWED: { status: 409, message: 'the host cannot do that in its current state' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

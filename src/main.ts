@@ -8,6 +8,7 @@ import { readTokenFile } from './admin/token.js';
 import { createLogger } from './observability/logger.js';
 import { applyCommand, scaleCommand, statusCommand, type Output } from './cli/client-commands.js';
 import { deployCommand, revisionsCommand, rollbackCommand, rolloutCommand } from './cli/deploy-commands.js';
+import { hostCommand, hostsCommand } from './cli/host-commands.js';
 
 const io: Output = {
   out: (text) => process.stdout.write(`${text}\n`),
@@ -40,6 +41,14 @@ commands:
                                 rolls back to REVISION (a unique prefix will do), by default the
                                 previous one; while a rollout runs, aborts it
   revisions SERVICE             the revision history, newest first
+  hosts [NAME]                  the Docker hosts of dockmaster.yaml: reachable or lost (since
+                                when), cordoned or draining, cpus, memory and replicas allocated;
+                                NAME shows one host with its replicas
+  host cordon NAME              no new replicas on the host (running ones stay)
+  host uncordon NAME            the host takes new replicas again (ends a drain)
+  host drain NAME [--no-wait] [--timeout-ms N]
+                                cordons the host and moves every replica off it like a rolling
+                                update; waits until none is left (default up to 600000 ms)
 
 client commands take --admin URL (default http://127.0.0.1:9090) and --json (machine-readable output)
 
@@ -146,6 +155,10 @@ export async function main(argv: string[]): Promise<number> {
         return await rollbackCommand(rest, io);
       case 'revisions':
         return await revisionsCommand(rest, io);
+      case 'hosts':
+        return await hostsCommand(rest, io);
+      case 'host':
+        return await hostCommand(rest, io);
       case undefined:
       case 'help':
       case '--help':

@@ -12,6 +12,7 @@ import type { AdminContext } from './admin-context.js';
 import { registerRoutesApi } from './routes-api.js';
 import { registerServicesApi } from './services-api.js';
 import { registerEventsApi } from './events-api.js';
+import { registerHostsApi } from './hosts-api.js';
 import type { EventStreamLimits } from './event-stream.js';
 import { registerUi, UI_PATHS } from './ui-api.js';
 
@@ -166,6 +167,7 @@ export function createAdminServer(service: AdminService, opts: AdminServerOption
   const ctx: AdminContext = { app, service, logger, allow };
   registerRoutesApi(ctx);
   registerServicesApi(ctx);
+  registerHostsApi(ctx);
   registerEventsApi(ctx, opts.eventStreams);
   registerUi(ctx);
 

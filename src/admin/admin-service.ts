@@ -1,6 +1,7 @@
 // What the admin API can do, as one interface; the fastify routes call only this. Pure types.
 import type { Registry } from 'prom-client';
-import type { ConfigProblem } from '../errors.js';
+import type { ConfigProblem, ErrorCode } from '../errors.js';
+import type { HostCapacity } from '../model/host.js';
 import type { RouteSpec } from '../model/route.js';
 import type { ServiceSpec } from '../model/service.js';
 import type { RevisionView, ServiceStatus } from '../deploy/service-controller.js';
@@ -83,9 +84,66 @@ export interface ServicesAdmin {
   conflict(name: string, body: unknown): string | undefined;
 }
 
+/** One replica placed on a host. */
+export interface HostReplicaView {
+  readonly service: string;
+  readonly replicaId: string;
+  readonly revision: string;
+}
+
+/** A Docker host of dockmaster.yaml as `GET /v1/hosts` shows it. */
+export interface HostStatusView {
+  readonly name: string;
+  /** Where its host-network replicas are reached. */
+  readonly address: string;
+  /** `unix:///var/run/docker.sock`, `tcp://10.0.0.5:2376`; undefined: the local daemon
+   * (DOCKER_HOST or its default socket). */
+  readonly dockerEndpoint?: string | undefined;
+  /** Answered its last ping. */
+  readonly reachable: boolean;
+  /** Answered nothing for hostDownAfterMs: its replicas are being (or were) replaced elsewhere.
+   * Not reachable and not lost: it missed pings, but for less than hostDownAfterMs. */
+  readonly lost: boolean;
+  /** When the host entered its current state (reachable, unreachable or lost), epoch ms. */
+  readonly sinceMs: number;
+  /** No new replica is placed here. */
+  readonly cordoned: boolean;
+  /** Its replicas are being moved off (a drain cordons the host too). */
+  readonly draining: boolean;
+  readonly capacity: HostCapacity;
+  readonly labels: Readonly<Record<string, string>>;
+  /** What the replicas on it reserve. */
+  readonly allocated: { readonly cpus: number; readonly memoryMb: number; readonly replicas: number };
+  readonly replicas: readonly HostReplicaView[];
+  /** Why the host is unreachable (the last ping's error), when it is not. */
+  readonly lastError?: string | undefined;
+}
+
+export type HostCommand = 'cordon' | 'uncordon' | 'drain';
+
+export type HostCommandResult =
+  | { readonly ok: true; readonly message: string; readonly host: HostStatusView }
+  | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
+
+/**
+ * The Docker hosts of dockmaster.yaml (present only when it lists hosts). Commands answer once
+ * they took effect: cordon and uncordon at once; drain once the host is cordoned and draining
+ * (replicas then move one at a time, the way a rolling update replaces them: a new one healthy
+ * elsewhere first, then the old one drained and stopped). Each is idempotent: cordoning a
+ * cordoned host answers ok. Uncordon ends a drain. An unknown name is DM_ERR_HOST_UNKNOWN.
+ */
+export interface HostsAdmin {
+  list(): readonly HostStatusView[];
+  get(name: string): HostStatusView | undefined;
+  command(name: string, command: HostCommand): Promise<HostCommandResult>;
+}
+
 export interface AdminService {
   readonly routes: RoutesAdmin;
   readonly services: ServicesAdmin;
+  /** Absent without hosts in dockmaster.yaml (one machine): GET /v1/hosts answers an empty list
+   * with a note, and the host commands DM_ERR_HOSTS_NOT_CONFIGURED. */
+  readonly hosts?: HostsAdmin | undefined;
   readonly events: EventLog;
   readonly registry: Registry;
   /** False once shutdown began or before the first config loaded: /readyz answers 503. */

@@ -1,11 +1,13 @@
 // Loads `dockmaster.yaml` from the root of the config folder (optional: defaults without it).
-// Read once at start; a bad file is fatal with every problem named. I/O (one file read).
+// Read once at start; a bad file is fatal with every problem named. I/O (the file, and a stat of
+// each TLS file its hosts name).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { GATEWAY_DEFAULTS, type GatewayConfig } from '../model/gateway.js';
 import { parseYamlDocuments, withLine } from './parse-yaml-documents.js';
 import { validateGatewayConfig } from './gateway-schema.js';
+import { hostTlsFileProblems } from './host-tls-files.js';
 
 export const GATEWAY_FILE = 'dockmaster.yaml';
 
@@ -28,5 +30,7 @@ export async function loadGatewayConfig(configDir: string): Promise<GatewayConfi
   const doc = parsed.documents[0] as (typeof parsed.documents)[number];
   const result = validateGatewayConfig(doc.value, file);
   if (!result.ok) throw new ConfigError(result.problems.map((p) => withLine(p, doc)));
+  const missing = await hostTlsFileProblems(result.value.hosts, file);
+  if (missing.length > 0) throw new ConfigError(missing.map((p) => withLine(p, doc)));
   return result.value;
 }

@@ -1,12 +1,18 @@
 // Schema of `dockmaster.yaml` (kind: Gateway) at the root of the config folder: endpoint
-// providers and passive-health settings. Validation reports every problem with its path. Pure.
+// providers, passive-health settings and the Docker hosts with their health checks. Validation
+// reports every problem with its path. Pure.
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { ConfigProblem } from '../errors.js';
 import { CONSUL_DEFAULTS, DOCKER_PROVIDER_DEFAULTS, GATEWAY_DEFAULTS, type GatewayConfig } from '../model/gateway.js';
 import { schemaProblems } from './schema-problems.js';
+import { hostsProblems, HostsSchema, toHostConfigs } from './hosts-schema.js';
 
 const Ms = (min: number, max: number) => Type.Integer({ minimum: min, maximum: max });
+
+/** Floors that keep host pings from becoming a busy loop, yet let tests lose a host quickly. */
+export const MIN_HOST_CHECK_INTERVAL_MS = 50;
+export const MIN_HOST_DOWN_AFTER_MS = 100;
 
 export const GatewaySchema = Type.Object(
   {
@@ -66,6 +72,9 @@ export const GatewaySchema = Type.Object(
     panicThresholdPercent: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
     slowStartMs: Type.Optional(Ms(0, 3_600_000)),
     stateDir: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+    hosts: Type.Optional(HostsSchema),
+    hostCheckIntervalMs: Type.Optional(Ms(MIN_HOST_CHECK_INTERVAL_MS, 60_000)),
+    hostDownAfterMs: Type.Optional(Ms(MIN_HOST_DOWN_AFTER_MS, 600_000)),
   },
   { additionalProperties: false },
 );
@@ -77,12 +86,26 @@ export type GatewayValidation = { readonly ok: true; readonly value: GatewayConf
 /** Validates a `kind: Gateway` document and fills in every default. */
 export function validateGatewayConfig(value: unknown, file: string): GatewayValidation {
   const problems = schemaProblems(GatewaySchema, value, file);
+  const record = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+  problems.push(...hostsProblems(record['hosts'], file));
   if (problems.length > 0) return { ok: false, problems };
   const doc = Value.Clone(value) as GatewayDocument;
   const passive = { ...GATEWAY_DEFAULTS.passiveHealth, ...doc.passiveHealth };
   if (passive.maxEjectionMs < passive.baseEjectionMs) {
-    return { ok: false, problems: [{ file, path: '/passiveHealth/maxEjectionMs', message: 'must be at least baseEjectionMs' }] };
+    problems.push({ file, path: '/passiveHealth/maxEjectionMs', message: 'must be at least baseEjectionMs' });
   }
+  const hostCheckIntervalMs = doc.hostCheckIntervalMs ?? GATEWAY_DEFAULTS.hostCheckIntervalMs;
+  const hostDownAfterMs = doc.hostDownAfterMs ?? GATEWAY_DEFAULTS.hostDownAfterMs;
+  if (hostDownAfterMs <= hostCheckIntervalMs) {
+    // Reported where the file set a value; a default on one side is named as such.
+    const path = doc.hostDownAfterMs !== undefined ? '/hostDownAfterMs' : '/hostCheckIntervalMs';
+    const message =
+      doc.hostDownAfterMs !== undefined
+        ? `must be more than hostCheckIntervalMs (${hostCheckIntervalMs}): a host is lost only after missing at least one ping`
+        : `must be less than hostDownAfterMs (default ${hostDownAfterMs}): a host is lost only after missing at least one ping`;
+    problems.push({ file, path, message });
+  }
+  if (problems.length > 0) return { ok: false, problems };
   const consul = doc.providers?.consul;
   const docker = doc.providers?.docker;
   return {
@@ -99,6 +122,9 @@ export function validateGatewayConfig(value: unknown, file: string): GatewayVali
       panicThresholdPercent: doc.panicThresholdPercent ?? GATEWAY_DEFAULTS.panicThresholdPercent,
       slowStartMs: doc.slowStartMs ?? GATEWAY_DEFAULTS.slowStartMs,
       ...(doc.stateDir === undefined ? {} : { stateDir: doc.stateDir }),
+      hosts: toHostConfigs(doc.hosts, file),
+      hostCheckIntervalMs,
+      hostDownAfterMs,
     },
   };
 }

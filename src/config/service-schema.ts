@@ -17,6 +17,7 @@ import {
 import { schemaProblems } from './schema-problems.js';
 import { deepFreeze } from './deep-freeze.js';
 import { DeployPolicySchema, DeploySectionSchema, validateDeployPolicy, validateDeploySection } from './deploy-schema.js';
+import { PlacementSchema, ResourcesSchema, resourcesPlacementProblems, toPlacement, toResources } from './placement-schema.js';
 
 /** The kinds a policies/ folder may hold. */
 export const POLICY_FOLDER_KINDS = ['Service', 'Policy'] as const;
@@ -110,6 +111,8 @@ const serviceProperties = {
   version: Type.Optional(Version),
   deploy: Type.Optional(DeploySectionSchema),
   autoscale: Type.Optional(AutoscaleSectionSchema),
+  resources: Type.Optional(ResourcesSchema),
+  placement: Type.Optional(PlacementSchema),
 };
 
 /** The `kind: Service` document (for OpenAPI and readers; validation goes through validateServiceSpec). */
@@ -238,7 +241,8 @@ function runtimeProblems(runtime: Record<string, unknown>, file: string): Config
   return problems;
 }
 
-/** Problems TypeBox cannot express: env names, the runtime by its type, timeout within interval. */
+/** Problems TypeBox cannot express: env names, the runtime by its type, timeout within interval,
+ * resources and placement (placement-schema.ts). */
 function semanticServiceProblems(value: Record<string, unknown>, file: string): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const runtime = value['runtime'];
@@ -256,6 +260,7 @@ function semanticServiceProblems(value: Record<string, unknown>, file: string): 
       problems.push({ file, path: '/health/timeoutMs', message: `must be at most health.intervalMs (${intervalMs})` });
     }
   }
+  problems.push(...resourcesPlacementProblems(value, file));
   return problems;
 }
 
@@ -303,6 +308,8 @@ export function validateServiceSpec(value: unknown, file: string): Validation<Se
   if (autoscale?.ok === false) problems.push(...autoscale.problems);
   if (problems.length > 0) return { ok: false, problems };
   const doc = value as Omit<ServiceDocumentInput, 'deploy' | 'autoscale'>;
+  const resources = toResources(doc.resources);
+  const placement = toPlacement(doc.placement);
   const spec: ServiceDocument = {
     kind: 'Service',
     name: doc.name,
@@ -316,6 +323,8 @@ export function validateServiceSpec(value: unknown, file: string): Validation<Se
     ...(doc.version === undefined ? {} : { version: doc.version }),
     ...(deploy?.ok === true ? { deploy: deploy.value } : {}),
     ...(autoscale?.ok === true ? { autoscale: autoscale.value } : {}),
+    ...(resources === undefined ? {} : { resources }),
+    ...(placement === undefined ? {} : { placement }),
   };
   return { ok: true, value: deepFreeze(spec) };
 }

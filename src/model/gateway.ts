@@ -1,5 +1,6 @@
 // Gateway-wide settings from `dockmaster.yaml` at the root of the config folder (all optional),
 // with defaults filled in. Pure types.
+import type { HostSpec } from './host.js';
 
 export interface DockerProviderConfig {
   /** Docker Engine endpoint: `unix:///path` or `tcp://host:port`; default DOCKER_HOST or the
@@ -45,6 +46,23 @@ export interface PassiveHealthConfig {
   readonly maxEjectionPercent: number;
 }
 
+/** TLS files of a `tcp://` Docker endpoint, as absolute paths (written relative to the config
+ * folder). `ca` verifies the daemon; `cert` and `key` (always both) authenticate dockmaster. */
+export interface DockerTlsFiles {
+  readonly ca?: string | undefined;
+  readonly cert?: string | undefined;
+  readonly key?: string | undefined;
+}
+
+/** One host of `dockmaster.yaml`'s `hosts:` list: what placement needs (HostSpec, never cordoned
+ * in the file: cordon is a runtime command) and how to reach its Docker engine. */
+export interface HostConfig extends HostSpec {
+  /** `unix:///var/run/docker.sock` or `tcp://10.0.0.5:2376`. */
+  readonly dockerEndpoint: string;
+  /** Only with a `tcp://` endpoint. */
+  readonly tls?: DockerTlsFiles | undefined;
+}
+
 export interface GatewayConfig {
   readonly providers: {
     readonly docker?: DockerProviderConfig | undefined;
@@ -58,6 +76,14 @@ export interface GatewayConfig {
   /** Where the deployment controller keeps rollout state and revision history (relative to the
    * config folder); default `.dockmaster/state` in the config folder. */
   readonly stateDir?: string | undefined;
+  /** Docker hosts replicas are placed on. Empty: the local daemon is the only host (and process
+   * replicas run on this machine), as before several hosts existed. */
+  readonly hosts: readonly HostConfig[];
+  /** Each host's engine is pinged this often. */
+  readonly hostCheckIntervalMs: number;
+  /** A host that answers nothing for this long is lost: its replicas are replaced elsewhere.
+   * Always more than hostCheckIntervalMs. */
+  readonly hostDownAfterMs: number;
 }
 
 /** State folder, relative to the config folder, when neither the file nor --state-dir names one. */
@@ -68,6 +94,9 @@ export const GATEWAY_DEFAULTS: GatewayConfig = {
   passiveHealth: { consecutiveFailures: 5, baseEjectionMs: 30_000, maxEjectionMs: 300_000, maxEjectionPercent: 50 },
   panicThresholdPercent: 50,
   slowStartMs: 0,
+  hosts: [],
+  hostCheckIntervalMs: 1_000,
+  hostDownAfterMs: 5_000,
 };
 
 export const CONSUL_DEFAULTS = {

@@ -1,6 +1,7 @@
 // Service types: what a validated `kind: Service` document says, with defaults filled in. Pure.
 import type { AutoscalePolicy } from './autoscale.js';
 import { DEFAULT_DEPLOY_POLICY, type DeployPolicy } from './deploy.js';
+import { NO_PLACEMENT, NO_RESOURCES, type PlacementSpec, type ReplicaResources } from './host.js';
 
 export type ServiceRuntime =
   | {
@@ -51,6 +52,14 @@ export interface ServiceSpec {
   /** How the replica count follows the load, a named policy already resolved; undefined means no
    * autoscaling: `replicas` stays as written (read it through autoscalePolicyOf). */
   readonly autoscale?: AutoscalePolicy | undefined;
+  /** What each replica reserves on its host (placement counts it against the host's capacity)
+   * and, for docker services, the container's cpu and memory limits; undefined means
+   * NO_RESOURCES (read it through resourcesOf). A process service may set it: its replicas are
+   * not limited. */
+  readonly resources?: ReplicaResources | undefined;
+  /** Where replicas may go among several Docker hosts (docker services only); undefined means
+   * NO_PLACEMENT (read it through placementOf). */
+  readonly placement?: PlacementSpec | undefined;
 }
 
 /** The deploy policy a service follows: its own, or the default when it sets none. */
@@ -61,6 +70,16 @@ export function deployPolicyOf(spec: Pick<ServiceSpec, 'deploy'>): DeployPolicy 
 /** The autoscale policy a service follows, or undefined: autoscaling is off without one. */
 export function autoscalePolicyOf(spec: Pick<ServiceSpec, 'autoscale'>): AutoscalePolicy | undefined {
   return spec.autoscale;
+}
+
+/** What each replica of the service reserves: its own `resources`, or nothing. */
+export function resourcesOf(spec: Pick<ServiceSpec, 'resources'>): ReplicaResources {
+  return spec.resources ?? NO_RESOURCES;
+}
+
+/** Where the service's replicas may go: its own `placement`, or anywhere. */
+export function placementOf(spec: Pick<ServiceSpec, 'placement'>): PlacementSpec {
+  return spec.placement ?? NO_PLACEMENT;
 }
 
 export const SERVICE_DEFAULTS = {
