@@ -41,6 +41,8 @@ import { HealthProber } from './health/health-prober.js';
 import type { RuntimeDriver } from './runtime/runtime-driver.js';
 import { ProcessDriver } from './runtime/process/process-driver.js';
 import { DockerDriver } from './runtime/docker/docker-driver.js';
+import { MultiHostDriver } from './runtime/multi-host/multi-host-driver.js';
+import { HostsAdminService } from './hosts/hosts-admin.js';
 
 export interface HostPort {
   readonly host: string;
@@ -65,6 +67,9 @@ export interface AppOptions {
   readonly providerFlags?: { readonly docker?: boolean; readonly consulAddress?: string | undefined };
   /** Tests inject drivers (a fake, or a Docker driver with a test label). */
   readonly drivers?: ReadonlyMap<RuntimeType, RuntimeDriver>;
+  /** dockmaster.yaml as `serve` loaded it before building the drivers (its hosts decide the
+   * Docker driver); start() loads it when absent. */
+  readonly gateway?: GatewayConfig | undefined;
   /** Deployment state folder (--state-dir); else dockmaster.yaml's stateDir; else
    * `.dockmaster/state` in the config folder. Relative paths are relative to the config folder. */
   readonly stateDir?: string | undefined;
@@ -113,6 +118,8 @@ export class App {
   private readonly options: AppOptions;
   /** Serialises applying service sets: each waits for the previous one. */
   private applying: Promise<void> = Promise.resolve();
+  /** The hosts of dockmaster.yaml, when it lists some (the Docker runtime spans them). */
+  private readonly hostsAdmin: HostsAdminService | undefined;
 
   constructor(options: AppOptions) {
     this.options = options;
@@ -169,6 +176,15 @@ export class App {
       stateStore: this.stateStore,
       configDir: options.configDir,
     });
+    const docker = drivers.get('docker');
+    if (docker instanceof MultiHostDriver) {
+      this.hostsAdmin = new HostsAdminService({ driver: docker, manager: this.manager, events: this.events, logger: this.logger });
+      docker.onHostEvent((event) => {
+        this.events.record({ type: event.type, service: event.service, message: event.message, data: { host: event.host, ...event.data } });
+        // Capacity came back: replicas that found no host are tried again at once.
+        if (event.type === 'host.up' || event.type === 'host.back') this.manager.hostsChanged();
+      });
+    }
     this.autoscaler = new Autoscaler({
       logger: this.logger,
       metrics: this.metrics,
@@ -307,9 +323,18 @@ export class App {
     return this.manager.conflictWith({ ...checked.value, deploy: undefined, autoscale: undefined });
   }
 
-  static createDrivers(runtimes: readonly RuntimeType[], logger: Logger): Map<RuntimeType, RuntimeDriver> {
+  /** The process driver, and with `docker` the Docker one: over the hosts of dockmaster.yaml
+   * when it lists some, else on the local daemon. */
+  static createDrivers(runtimes: readonly RuntimeType[], logger: Logger, gateway: GatewayConfig = GATEWAY_DEFAULTS): Map<RuntimeType, RuntimeDriver> {
     const drivers = new Map<RuntimeType, RuntimeDriver>([['process', new ProcessDriver({ logger })]]);
-    if (runtimes.includes('docker')) drivers.set('docker', new DockerDriver({ logger }));
+    if (runtimes.includes('docker')) {
+      drivers.set(
+        'docker',
+        gateway.hosts.length === 0
+          ? new DockerDriver({ logger })
+          : new MultiHostDriver({ hosts: gateway.hosts, logger, hostCheckIntervalMs: gateway.hostCheckIntervalMs, hostDownAfterMs: gateway.hostDownAfterMs }),
+      );
+    }
     return drivers;
   }
 
@@ -330,7 +355,7 @@ export class App {
 
   /** Loads the config (a bad one throws ConfigError and nothing starts), then listens. */
   async start(): Promise<{ proxy: AddressInfo; admin: AddressInfo }> {
-    this.gateway = withProviderFlags(await loadGatewayConfig(this.options.configDir), this.options.providerFlags);
+    this.gateway = withProviderFlags(this.options.gateway ?? (await loadGatewayConfig(this.options.configDir)), this.options.providerFlags);
     if (this.options.stateDir === undefined && this.gateway.stateDir !== undefined) this.stateStore.useDir(this.stateDirFor(this.gateway.stateDir));
     this.outliers.setConfig(this.gateway.passiveHealth);
     await this.routes.load();
@@ -347,6 +372,7 @@ export class App {
         revisions: (name) => this.manager.revisions(name),
         conflict: (name, body) => this.conflict(name, body),
       },
+      ...(this.hostsAdmin === undefined ? {} : { hosts: this.hostsAdmin }),
       events: this.events,
       registry: this.registry,
       isReady: () => this.ready,
@@ -398,6 +424,7 @@ export class App {
     await this.prober.close();
     await Promise.all(this.providers.map((p) => p.close()));
     this.autoscaler.close();
+    this.hostsAdmin?.close();
     this.outliers.close();
     this.table.close();
     await this.admin?.close();

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { App, DEFAULT_DRAIN_TIMEOUT_MS, type HostPort } from './app.js';
 import { ConfigError, DockmasterError } from './errors.js';
+import { loadGatewayConfig } from './config/gateway-config.js';
 import { readTokenFile } from './admin/token.js';
 import { createLogger } from './observability/logger.js';
 import { applyCommand, scaleCommand, statusCommand, type Output } from './cli/client-commands.js';
@@ -95,12 +96,18 @@ async function serve(argv: string[]): Promise<number> {
   if (values.runtime !== 'process' && values.runtime !== 'docker') {
     throw new DockmasterError('DM_ERR_CLI_USAGE', `--runtime: expected process or docker, got '${values.runtime}'`);
   }
-  // `docker` enables the Docker driver next to the process one; each service names its runtime.
-  const runtimes = values.runtime === 'docker' ? (['process', 'docker'] as const) : (['process'] as const);
+  const configDir = resolve(values.config);
+  // Read first: hosts listed there make the Docker driver span them (a bad file stops here).
+  const gateway = await loadGatewayConfig(configDir);
+  // `docker` (or hosts in dockmaster.yaml) enables the Docker driver next to the process one;
+  // each service names its runtime.
+  const runtimes = values.runtime === 'docker' || gateway.hosts.length > 0 ? (['process', 'docker'] as const) : (['process'] as const);
   const token = values['token-file'] ? await readTokenFile(values['token-file']) : process.env['DOCKMASTER_TOKEN'] || undefined;
   const logger = createLogger();
   const app = new App({
-    configDir: resolve(values.config),
+    configDir,
+    gateway,
+    drivers: App.createDrivers(runtimes, logger, gateway),
     listen: parseHostPort(values.listen, '--listen'),
     admin: parseHostPort(values.admin, '--admin'),
     token,

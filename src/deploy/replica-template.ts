@@ -15,7 +15,7 @@ export function replicaTemplate(spec: ServiceSpec, configDir: string): ReplicaTe
           cwd: spec.runtime.cwd === undefined ? configDir : isAbsolute(spec.runtime.cwd) ? spec.runtime.cwd : resolve(configDir, spec.runtime.cwd),
         }
       : { kind: 'docker', image: spec.runtime.image, network: spec.runtime.network, pull: spec.runtime.pull };
-  const revision = templateRevision({ runtime, env: spec.env, port: spec.port, version: spec.version });
+  const revision = templateRevision({ runtime, env: spec.env, port: spec.port, version: spec.version, resources: spec.resources });
   return {
     service: spec.name,
     revision,
@@ -24,5 +24,7 @@ export function replicaTemplate(spec: ServiceSpec, configDir: string): ReplicaTe
     env: spec.env,
     stopGraceMs: spec.stopGraceMs,
     ...(spec.version === undefined ? {} : { version: spec.version }),
+    ...(spec.resources === undefined ? {} : { resources: spec.resources }),
+    ...(spec.placement === undefined ? {} : { placement: spec.placement }),
   };
 }

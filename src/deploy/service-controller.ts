@@ -4,6 +4,7 @@
 // and traffic split. Level-triggered and serialised: events only ask for another reconcile.
 // I/O shell.
 import { randomBytes } from 'node:crypto';
+import { DockmasterError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { startServiceCountersAtZero, type Metrics } from '../observability/metrics.js';
 import type { EventLog } from '../observability/event-log.js';
@@ -99,6 +100,15 @@ export interface ReplicaStatus {
   readonly restarts: number;
   readonly startedAtMs: number;
   readonly nativeId: string | undefined;
+  /** The host it runs on (several Docker hosts); undefined on one machine. */
+  readonly host?: string | undefined;
+}
+
+/** Why replicas wait to be started: no host can take one (several Docker hosts). */
+export interface PendingStatus {
+  /** The placement's reason: `no host fits: h1 cordoned; h2 needs 0.5 cpus (0.25 free)`. */
+  readonly reason: string;
+  readonly sinceMs: number;
 }
 
 export interface ServiceStatus {
@@ -114,9 +124,13 @@ export interface ServiceStatus {
   readonly readyReplicas: number;
   readonly replicas: readonly ReplicaStatus[];
   readonly crashBackoff: { readonly consecutiveCrashes: number; readonly nextStartAtMs: number };
+  /** Set while a replica could not be placed on any host; cleared by the next start. */
+  readonly pending?: PendingStatus | undefined;
 }
 
 const RESYNC_INTERVAL_MS = 5_000;
+/** A replica no host could take is tried again this often (and on every host change). */
+const PENDING_RETRY_MS = 1_000;
 const DRAIN_POLL_MS = 25;
 
 /** A function, not an inline comparison: the phase may change while a probe awaits. */
@@ -136,13 +150,17 @@ export class ServiceController {
   /** Crashed replicas' ids and restart counts, handed to the replacement of the same revision. */
   private readonly crashed = new Map<string, { readonly revision: string; readonly restarts: number }>();
   private backoff: CrashBackoff = NO_BACKOFF;
+  /** No host could take the last replica started: why, since when, and when to try again. */
+  private pendingStart: (PendingStatus & { retryAtMs: number }) | undefined;
+  /** Hosts being drained: this service's replicas on them are replaced elsewhere, one at a time. */
+  private readonly evacuating = new Set<string>();
   private state: ServiceDeployState<ReplicaTemplate>;
   private traffic: TrafficSplit | undefined;
   /** Measures the canary since the current analysis interval began (memory only: after a
    * restart the interval starts again). */
   private analysisMeter: { readonly revision: string; readonly measure: () => RevisionMeasurement } | undefined;
   private reconciling = false;
-  private pending = false;
+  private reconcileAgain = false;
   private settledWaiters: Array<() => void> = [];
   private closed = false;
   private removed = false;
@@ -279,7 +297,9 @@ export class ServiceController {
   onRuntimeEvent(event: RuntimeEvent): void {
     if (event.kind === 'exited' && !event.expected) {
       const record = this.replicas.get(event.ref.replicaId);
-      if (record === undefined || record.observation?.id !== event.ref.id || record.phase === 'leaving') return;
+      if (record === undefined || record.observation?.id !== event.ref.id) return;
+      if (event.reason !== undefined) return this.replicaLost(record, event.reason);
+      if (record.phase === 'leaving') return;
       this.replicaCrashed(record, `exited with code ${event.exitCode ?? 'unknown'}${event.signal ? ` (${event.signal})` : ''}`);
     }
     if (event.kind === 'availability' && event.available) void this.resync();
@@ -299,6 +319,27 @@ export class ServiceController {
       void this.deps.driver.stop(record.observation.id, 0).catch(() => undefined);
       if (origin !== undefined) this.deps.retireOrigin(origin);
     }
+    this.publish();
+    this.requestReconcile();
+  }
+
+  /**
+   * Its host was lost (or a newer copy runs elsewhere): out of the routing table at once and
+   * replaced without crash backoff. Not a crash: no restart counted, and a rollout does not fail
+   * because of it.
+   */
+  private replicaLost(record: ReplicaRecord, reason: 'host-lost' | 'fenced'): void {
+    clearTimeout(record.probeTimer);
+    this.replicas.delete(record.replicaId);
+    // The replacement keeps the replica id (no backoff, no restart counted), so the runtime can
+    // say where it moved and fence the old copy by generation if its host comes back.
+    this.crashed.set(record.replicaId, { revision: record.revision, restarts: record.restarts });
+    const host = record.observation?.host;
+    const why = reason === 'host-lost' ? `its host ${host ?? '?'} was lost` : `a newer copy runs elsewhere`;
+    this.deps.logger.warn({ service: this.spec.name, replica: record.replicaId, host, reason }, 'replica lost');
+    this.deps.events.record({ type: 'replica.lost', service: this.spec.name, message: `${record.replicaId}: ${why}; replacing it`, data: { replica: record.replicaId, revision: record.revision, host, reason } });
+    const origin = record.observation?.origin;
+    if (origin !== undefined) this.deps.retireOrigin(origin);
     this.publish();
     this.requestReconcile();
   }
@@ -338,7 +379,7 @@ export class ServiceController {
   requestReconcile(): void {
     if (this.closed) return;
     if (this.reconciling) {
-      this.pending = true;
+      this.reconcileAgain = true;
       return;
     }
     this.reconciling = true;
@@ -346,8 +387,8 @@ export class ServiceController {
       .catch((error: unknown) => this.deps.logger.error({ service: this.spec.name, err: (error as Error).message }, 'reconcile failed'))
       .finally(() => {
         this.reconciling = false;
-        if (this.pending) {
-          this.pending = false;
+        if (this.reconcileAgain) {
+          this.reconcileAgain = false;
           this.requestReconcile();
         } else {
           const waiters = this.settledWaiters;
@@ -365,10 +406,20 @@ export class ServiceController {
     return settled;
   }
 
-  private replicaViews(): RolloutReplica[] {
+  /** Starts wait for the crash backoff, and for the retry of a replica no host could take. */
+  private nextStartAtMs(): number {
+    return Math.max(this.backoff.nextStartAtMs, this.pendingStart?.retryAtMs ?? 0);
+  }
+
+  /**
+   * What the planners see of the replicas. With `evacuation`, a replica on a host being drained
+   * shows under a revision of its own, so the steady planner replaces it the way it replaces an
+   * old revision: a new one (placed elsewhere: the host is cordoned) healthy first, then it drains.
+   */
+  private replicaViews(options: { readonly evacuation?: boolean } = {}): RolloutReplica[] {
     return [...this.replicas.values()].map((r) => ({
       replicaId: r.replicaId,
-      revision: r.revision,
+      revision: options.evacuation === true && this.onEvacuatedHost(r) ? `${r.revision}@evacuating` : r.revision,
       phase: r.phase,
       healthy: r.health.healthy,
       healthySinceMs: r.healthySinceMs,
@@ -450,15 +501,15 @@ export class ServiceController {
         traffic = rollout.weights.length > 0 ? { weights: rollout.weights } : undefined;
       } else {
         const serving = servingRevision(this.state, this.template.revision);
-        const plan = planReplicas({ revision: serving, desiredReplicas: this.desiredReplicas, replicas: this.replicaViews(), nextStartAtMs: this.backoff.nextStartAtMs, nowMs });
+        const plan = planReplicas({ revision: serving, desiredReplicas: this.desiredReplicas, replicas: this.replicaViews({ evacuation: true }), nextStartAtMs: this.nextStartAtMs(), nowMs });
         actions = [...plan.actions];
         requeueAtMs = plan.requeueAtMs;
         traffic = this.steadyTraffic(serving);
       }
     }
-    if (this.backoff.nextStartAtMs > nowMs && actions.some((a) => a.type === 'start')) {
+    if (this.nextStartAtMs() > nowMs && actions.some((a) => a.type === 'start')) {
       actions = actions.filter((a) => a.type !== 'start');
-      requeueAtMs = Math.min(requeueAtMs ?? Infinity, this.backoff.nextStartAtMs);
+      requeueAtMs = Math.min(requeueAtMs ?? Infinity, this.nextStartAtMs());
     }
     this.publishRolloutMetrics();
     // Weights move before replicas leave, so no request is sent to a replica being drained.
@@ -645,6 +696,7 @@ export class ServiceController {
     try {
       record.observation = await this.deps.driver.start(template, replicaId);
     } catch (error) {
+      if (error instanceof DockmasterError && error.code === 'DM_ERR_RUNTIME_NO_HOST') return this.replicaPending(record, error.message);
       this.replicas.delete(replicaId);
       this.crashed.set(replicaId, { revision: template.revision, restarts });
       this.backoff = afterCrash(this.backoff, this.nowMs());
@@ -660,11 +712,48 @@ export class ServiceController {
       await this.deps.driver.stop(record.observation.id, this.spec.stopGraceMs).catch(() => undefined);
       return;
     }
-    this.deps.logger.info({ service: this.spec.name, replica: replicaId, revision: template.revision, origin: record.observation.origin }, 'replica started');
+    this.pendingStart = undefined;
+    this.deps.logger.info({ service: this.spec.name, replica: replicaId, revision: template.revision, origin: record.observation.origin, host: record.observation.host }, 'replica started');
     this.deps.events.record({ type: 'replica.started', service: this.spec.name, message: `${replicaId} at ${record.observation.origin ?? '?'}`, data: { replica: replicaId, revision: template.revision, origin: record.observation.origin, restarts } });
     this.scheduleProbe(record, 0);
     this.publish();
   }
+  /** No host can take the replica: it waits, with the reason in the status and one event per
+   * new reason, and is tried again after PENDING_RETRY_MS or as soon as a host changes. */
+  private replicaPending(record: ReplicaRecord, reason: string): void {
+    this.replicas.delete(record.replicaId);
+    const nowMs = this.nowMs();
+    if (this.pendingStart?.reason !== reason) {
+      this.deps.logger.warn({ service: this.spec.name, reason }, 'replica pending: no host fits');
+      this.deps.events.record({ type: 'replica.pending', service: this.spec.name, message: `a replica waits: ${reason}`, data: { reason } });
+    }
+    this.pendingStart = { reason, sinceMs: this.pendingStart?.reason === reason ? this.pendingStart.sinceMs : nowMs, retryAtMs: nowMs + PENDING_RETRY_MS };
+    this.publish();
+    this.requestReconcile();
+  }
+
+  /** A host came back, was uncordoned or freed capacity: a pending replica is tried at once. */
+  hostsChanged(): void {
+    if (this.pendingStart !== undefined) this.pendingStart = { ...this.pendingStart, retryAtMs: 0 };
+    this.requestReconcile();
+  }
+
+  /** Replaces this service's replicas on `host` elsewhere, one at a time (see replicaViews). */
+  evacuate(host: string): void {
+    this.evacuating.add(host);
+    this.requestReconcile();
+  }
+
+  /** Stops replacing replicas of `host` (uncordon); replacements already made stay. */
+  stopEvacuating(host: string): void {
+    if (this.evacuating.delete(host)) this.requestReconcile();
+  }
+
+  private onEvacuatedHost(record: ReplicaRecord): boolean {
+    const host = record.observation?.host;
+    return host !== undefined && this.evacuating.has(host);
+  }
+
   private scheduleProbe(record: ReplicaRecord, delayMs: number): void {
     clearTimeout(record.probeTimer);
     record.probeTimer = setTimeout(() => void this.probe(record), delayMs);
@@ -788,6 +877,7 @@ export class ServiceController {
           restarts: r.restarts,
           startedAtMs: r.startedAtMs,
           nativeId: r.observation?.nativeId,
+          ...(r.observation?.host === undefined ? {} : { host: r.observation.host }),
         }),
       )
       .sort((a, b) => (a.id < b.id ? -1 : 1));
@@ -801,6 +891,7 @@ export class ServiceController {
       readyReplicas: replicas.filter((r) => r.state === 'ready').length,
       replicas,
       crashBackoff: this.backoff,
+      ...(this.pendingStart === undefined ? {} : { pending: { reason: this.pendingStart.reason, sinceMs: this.pendingStart.sinceMs } }),
     };
   }
 

@@ -30,6 +30,8 @@ export class ServiceManager {
   private readonly traffic = new Map<string, TrafficSplit>();
   private readonly deps: ManagerDeps;
   private readonly unsubscribers: Array<() => void> = [];
+  /** Hosts being drained: every controller, new ones too, replaces its replicas there. */
+  private readonly evacuating = new Set<string>();
 
   constructor(deps: ManagerDeps) {
     this.deps = deps;
@@ -102,6 +104,7 @@ export class ServiceManager {
         },
       });
       this.controllers.set(spec.name, controller);
+      for (const host of this.evacuating) controller.evacuate(host);
       this.deps.events.record({ type: 'service.applied', service: spec.name, message: `service ${spec.name} revision ${controller.revision}`, data: { revision: controller.revision, replicas: spec.replicas } });
       try {
         await controller.adopt();
@@ -163,6 +166,24 @@ export class ServiceManager {
 
   list(): ServiceStatus[] {
     return [...this.controllers.values()].map((c) => c.status()).sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  /** Moves every replica off `host` (already cordoned): each service replaces its replicas
+   * there one at a time, a new one healthy elsewhere before the old one drains. */
+  evacuate(host: string): void {
+    this.evacuating.add(host);
+    for (const c of this.controllers.values()) c.evacuate(host);
+  }
+
+  /** Ends a drain of `host` (uncordon): replicas still on it stay. */
+  stopEvacuating(host: string): void {
+    this.evacuating.delete(host);
+    for (const c of this.controllers.values()) c.stopEvacuating(host);
+  }
+
+  /** A host came back, was uncordoned or freed capacity: replicas waiting for a host retry now. */
+  hostsChanged(): void {
+    for (const c of this.controllers.values()) c.hostsChanged();
   }
 
   /** dockmaster is stopping: controllers stop; the driver decides what outlives it. */

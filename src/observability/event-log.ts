@@ -23,7 +23,12 @@ export type EventType =
   /** rollout.started, .step, .weights, .analysis, .paused, .succeeded, .aborted, ... */
   | `rollout.${string}`
   /** autoscale.scaled, autoscale.panic */
-  | `autoscale.${string}`;
+  | `autoscale.${string}`
+  /** replica.lost (its host was lost), replica.pending (no host fits) */
+  | 'replica.lost'
+  | 'replica.pending'
+  /** host.lost, host.back, host.cordoned, host.uncordoned, host.draining, host.drained, host.fenced */
+  | `host.${string}`;
 
 export interface TimelineEvent {
   /** Increasing sequence number; `?since=N` lists newer ones. */

@@ -3,26 +3,29 @@ import { createHash } from 'node:crypto';
 import type { ReplicaTemplate } from './runtime-driver.js';
 
 /** What a revision covers; a whole template (with or without `revision`) also fits. */
-export type RevisionInput = Pick<ReplicaTemplate, 'runtime' | 'env' | 'port' | 'version'>;
+export type RevisionInput = Pick<ReplicaTemplate, 'runtime' | 'env' | 'port' | 'version' | 'resources'>;
 
 /** Hex characters kept from the sha256 digest. */
 export const REVISION_LENGTH_CHARS = 10;
 
 /**
- * sha256 of the canonical JSON of runtime (command and cwd, or image and network), env, port and
- * version, first 10 hex chars. Key order and undefined fields do not matter, so the same spec
- * always gives the same revision; a template without a version hashes exactly as before versions
- * existed, so upgrading does not re-roll running services. Left out on purpose, since changing
- * them must not roll replicas: the service name, stopGraceMs and the image pull policy (how the
- * image is fetched, not what runs).
+ * sha256 of the canonical JSON of runtime (command and cwd, or image and network), env, port,
+ * version and resources, first 10 hex chars. Key order and undefined fields do not matter, so the
+ * same spec always gives the same revision; a template without a version or resources hashes
+ * exactly as before those existed, so upgrading does not re-roll running services (persisted
+ * rollout state holds these hashes). Resources are limits the container runs with, so changing
+ * them rolls replicas. Left out on purpose, since changing them must not roll replicas: the
+ * service name, stopGraceMs, the image pull policy (how the image is fetched, not what runs) and
+ * placement (where replicas go: new ones follow it, running ones stay).
  */
 export function templateRevision(input: RevisionInput): string {
   const runtime =
     input.runtime.kind === 'process'
       ? { kind: 'process', command: input.runtime.command, cwd: input.runtime.cwd }
       : { kind: 'docker', image: input.runtime.image, network: input.runtime.network };
-  // canonicalJson drops an undefined version: no key, the same hash as before.
-  const canonical = canonicalJson({ runtime, env: input.env, port: input.port, version: input.version });
+  // canonicalJson drops an undefined version or resources: no key, the same hash as before.
+  const resources = input.resources === undefined ? undefined : { cpus: input.resources.cpus, memoryMb: input.resources.memoryMb };
+  const canonical = canonicalJson({ runtime, env: input.env, port: input.port, version: input.version, resources });
   return createHash('sha256').update(canonical).digest('hex').slice(0, REVISION_LENGTH_CHARS);
 }
 

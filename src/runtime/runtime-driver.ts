@@ -1,5 +1,6 @@
 // The RuntimeDriver interface: how dockmaster runs replicas (processes, containers, fakes). Pure types.
 // Every driver maps its native data to ReplicaObservation; supervisors see nothing else.
+import type { PlacementSpec, ReplicaResources } from '../model/host.js';
 
 /** How a replica runs. */
 export type RuntimeSpec = ProcessRuntimeSpec | DockerRuntimeSpec;
@@ -42,6 +43,13 @@ export interface ReplicaTemplate {
   /** The service's free version label (`1.4.2`), when it sets one: part of the revision, and
    * passed to replicas in DOCKMASTER_VERSION. */
   readonly version?: string | undefined;
+  /** What one replica reserves: placement counts it against a host's capacity, and the Docker
+   * driver passes it as limits (HostConfig.NanoCpus, HostConfig.Memory). The process driver
+   * ignores it (no limits for child processes). Part of the revision only when set. */
+  readonly resources?: ReplicaResources | undefined;
+  /** Where replicas may go among several Docker hosts (constraints on host labels, spread).
+   * Read by the multi-host driver only; not part of the revision (it says where, not what runs). */
+  readonly placement?: PlacementSpec | undefined;
 }
 
 /**
@@ -76,6 +84,13 @@ export interface ReplicaObservation {
   readonly runtimeHealth?: RuntimeHealth | undefined;
   /** Process id (as a string) or full container id. */
   readonly nativeId: string;
+  /** The host it runs on, for a driver over several hosts (the multi-host driver). */
+  readonly host?: string | undefined;
+  /** Docker: the `dockmaster.generation` label, higher for a later start of the same replica id
+   * (the multi-host driver fences the lower ones). Undefined where the runtime has none. */
+  readonly generation?: number | undefined;
+  /** Docker: what the replica reserves, from its labels (set when its template had resources). */
+  readonly resources?: ReplicaResources | undefined;
 }
 
 /** Identity fields every event carries. */
@@ -103,6 +118,11 @@ export type RuntimeEvent =
       readonly signal: string | undefined;
       /** True when this driver's stop() ended it; false for crashes and outside kills. */
       readonly expected: boolean;
+      /** Set by the multi-host driver when the replica did not exit by itself: `host-lost`, its
+       * host stopped answering for hostDownAfterMs (the replica may still run there, unreachable,
+       * and is fenced when the host comes back); `fenced`, a newer start of the same replica id
+       * runs on another host, so this copy was stopped and removed. Undefined for real exits. */
+      readonly reason?: 'host-lost' | 'fenced' | undefined;
     }
   | { readonly kind: 'health'; readonly atMs: number; readonly ref: ReplicaRef; readonly health: RuntimeHealth }
   /** The runtime stopped or resumed answering (Docker daemon gone or back). While unavailable,

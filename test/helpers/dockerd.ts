@@ -3,8 +3,10 @@
 // containerd), pid file and config file, under one folder in /tmp. Started with
 // `--live-restore`, so its containers outlive the daemon, and loopback-only networking
 // (`--bridge=none --iptables=false --ip-masq=false --ip-forward=false`). Several may run at once
-// beside the main daemon (one per simulated host). Test helper; does I/O (child processes,
-// sockets, files, mounts).
+// beside the main daemon (one per simulated host; test/helpers/docker-hosts.ts starts a set).
+// kill() is a machine losing power (daemon, shims and container processes SIGKILLed); pause()
+// and resume() freeze the daemon with SIGSTOP/SIGCONT (it answers nothing, containers run on).
+// Test helper; does I/O (child processes, sockets, files, mounts).
 //
 // Checked on Debian's docker.io 20.10 with containerd 1.6: each dockerd starts its own containerd
 // under `<exec-root>/containerd` (no `--containerd` flag needed, no clash with the main one); on
@@ -36,6 +38,17 @@ export interface PrivateDockerd {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<void>;
   /** Starts the daemon again on the same roots and waits until it answers. */
   start(): Promise<void>;
+  /** A machine losing power: SIGKILLs the daemon (its containerd dies with it), then every process
+   * of its containers and their containerd shims, which would keep the containers running
+   * otherwise. Only this daemon's processes. start() brings the daemon back; it finds its
+   * containers dead. */
+  kill(): Promise<void>;
+  /** SIGSTOP: the daemon answers nothing (requests hang) while its containers keep running. */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
+  /** True between pause() and resume(). */
+  paused(): boolean;
   /** Copies an image from another daemon (default: the main one) into this one (save | load). */
   loadImage(image?: string, from?: Dockerode): Promise<void>;
   /** Everything the daemon wrote to stdout and stderr, over all its runs. */
@@ -256,6 +269,7 @@ export async function startDockerd(name: string, options: StartDockerdOptions = 
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
   let destroyed = false;
+  let pausedNow = false;
   /** Set when the first start failed: destroy() then does not try again. */
   let neverStarted = false;
 
@@ -303,10 +317,19 @@ export async function startDockerd(name: string, options: StartDockerdOptions = 
     throw new Error(`dockerd ${name} did not answer within ${readyTimeoutMs} ms; last log lines:\n${tail()}`);
   };
 
+  const resume = (): void => {
+    if (!pausedNow) return;
+    pausedNow = false;
+    child?.kill('SIGCONT');
+  };
+
   const stop = async (signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000): Promise<void> => {
     const proc = child;
     if (proc === undefined) return;
+    // A stopped process does not act on SIGTERM until it runs again.
+    if (signal !== 'SIGKILL') resume();
     proc.kill(signal);
+    pausedNow = false;
     let timer: NodeJS.Timeout | undefined;
     const inTime = await Promise.race([
       exited.then(() => true),
@@ -344,6 +367,17 @@ export async function startDockerd(name: string, options: StartDockerdOptions = 
     running: () => child !== undefined,
     stop,
     start,
+    async kill() {
+      await stop('SIGKILL');
+      await killLeftovers(dir);
+    },
+    pause() {
+      if (child === undefined || pausedNow) return;
+      pausedNow = true;
+      child.kill('SIGSTOP');
+    },
+    resume,
+    paused: () => pausedNow,
     log,
     async loadImage(image = DEMO_IMAGE, from = new Dockerode()) {
       const tar = await from.getImage(image).get();
@@ -360,6 +394,7 @@ export async function startDockerd(name: string, options: StartDockerdOptions = 
     async destroy() {
       if (destroyed) return;
       try {
+        resume();
         if (child === undefined && !neverStarted) await start().catch(() => undefined);
         if (child !== undefined) {
           const containers = await docker.listContainers({ all: true }).catch(() => []);

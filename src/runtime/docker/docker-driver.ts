@@ -6,7 +6,7 @@ import { DockmasterError } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import { EventHub } from '../event-hub.js';
 import { portOwnedBy } from '../port-owner.js';
-import { canConnect, delayMs, findFreePort, isPortTaken } from '../ports.js';
+import { canConnectTo, delayMs, findFreePort, isPortTaken } from '../ports.js';
 import { envList, replicaEnv } from '../replica-env.js';
 import type {
   DockerRuntimeSpec,
@@ -19,10 +19,12 @@ import type {
 } from '../runtime-driver.js';
 import { DockerEventFollower } from './docker-events.js';
 import { demuxDockerLogs } from './docker-logs.js';
+import { dockerLimits } from './container-limits.js';
 import {
   DOCKER_LABEL,
   containerName,
   interpretContainerEvent,
+  isLoopbackAddress,
   observeContainerInspect,
   observeContainerSummary,
   type ContainerInspectLike,
@@ -36,6 +38,12 @@ export interface DockerDriverOptions {
   /** Extra labels put on every container and required by list() and the event filter, e.g. a
    * test-run id or a dockmaster instance name, so two drivers on one daemon keep apart. */
   readonly labels?: Readonly<Record<string, string>>;
+  /** The address host-network replicas are reached on: their origins and the readiness check use
+   * it. Default 127.0.0.1 (the local daemon). For another machine's daemon (the multi-host
+   * driver's `address`), the free port is still picked on this machine, a guess that a clash
+   * corrects only by failing the start; bridge replicas publish on the daemon's 127.0.0.1 and are
+   * reachable from this machine only when the daemon is local. */
+  readonly address?: string;
   /** Network of `network: bridge` replicas. Default 'bridge' (Docker's default network). */
   readonly bridgeNetwork?: string;
   /** Upper bound for a start: container start until its origin accepts a connection. Default 30 s. */
@@ -59,6 +67,13 @@ const LOG_TAIL_LINES = 10;
 /** Remember stop() targets this long, so a late die event is still reported as expected. */
 const EXPECTED_EXIT_MEMORY_MS = 60_000;
 
+/** Per start: what the multi-host driver adds to one container. */
+export interface DockerStartOptions {
+  /** Extra labels on this container only (`dockmaster.host`, `dockmaster.generation`); they
+   * cannot replace dockmaster's own labels (service, revision, replica, port, network). */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
 type ReadyOutcome =
   | { readonly kind: 'ready'; readonly info: ContainerInspectLike }
   | { readonly kind: 'exited' }
@@ -79,6 +94,7 @@ export class DockerDriver implements RuntimeDriver {
   private readonly logger: Logger;
   private readonly hub: EventHub;
   private readonly extraLabels: Readonly<Record<string, string>>;
+  private readonly address: string;
   private readonly bridgeNetwork: string;
   private readonly startTimeoutMs: number;
   private readonly portAttempts: number;
@@ -106,6 +122,7 @@ export class DockerDriver implements RuntimeDriver {
     this.logger = options.logger.child({ runtime: 'docker' });
     this.hub = new EventHub(this.logger);
     this.extraLabels = options.labels ?? {};
+    this.address = options.address ?? '127.0.0.1';
     this.bridgeNetwork = options.bridgeNetwork ?? 'bridge';
     this.startTimeoutMs = options.startTimeoutMs ?? 30_000;
     this.portAttempts = Math.max(1, options.portAttempts ?? 3);
@@ -141,7 +158,9 @@ export class DockerDriver implements RuntimeDriver {
     return this.listNow(service);
   }
 
-  async start(template: ReplicaTemplate, replicaId: string): Promise<ReplicaObservation> {
+  /** RuntimeDriver.start; `options` adds per-container labels (the multi-host driver's host and
+   * generation). A template's `resources` become limits (NanoCpus, Memory) and labels. */
+  async start(template: ReplicaTemplate, replicaId: string, options: DockerStartOptions = {}): Promise<ReplicaObservation> {
     if (this.closed) throw new DockmasterError('DM_ERR_RUNTIME_UNAVAILABLE', 'docker driver is closed');
     if (template.runtime.kind !== 'docker') {
       throw new DockmasterError('DM_ERR_RUNTIME_START', `docker driver cannot run a ${template.runtime.kind} template`);
@@ -152,7 +171,7 @@ export class DockerDriver implements RuntimeDriver {
     const deadlineMs = Date.now() + this.startTimeoutMs;
     for (let attempt = 1; ; attempt += 1) {
       const hostPort = runtime.network === 'host' ? await this.findFreePort() : undefined;
-      const container = await this.create(template, runtime, replicaId, hostPort);
+      const container = await this.create(template, runtime, replicaId, hostPort, options.labels ?? {});
       this.pending.add(container.id);
       try {
         await container.start().catch((err: unknown) => {
@@ -160,7 +179,7 @@ export class DockerDriver implements RuntimeDriver {
         });
         const outcome = await this.waitReady(container, deadlineMs);
         if (outcome.kind === 'ready') {
-          const observation = observeContainerInspect(outcome.info);
+          const observation = observeContainerInspect(outcome.info, this.address);
           if (!observation) throw new DockmasterError('DM_ERR_RUNTIME_START', 'started container lost its labels');
           this.known.set(container.id, observation);
           this.hub.emit({ kind: 'started', atMs: this.nowMs(), replica: observation });
@@ -218,7 +237,7 @@ export class DockerDriver implements RuntimeDriver {
     }
     // Report the exit now instead of waiting for the event stream, like the process driver does.
     const info = await this.inspectOrUndefined(id);
-    this.forget(id, info ? (observeContainerInspect(info) ?? undefined) : undefined);
+    this.forget(id, info ? (observeContainerInspect(info, this.address) ?? undefined) : undefined);
     await this.removeQuietly(id);
   }
 
@@ -248,7 +267,7 @@ export class DockerDriver implements RuntimeDriver {
     const observed = await Promise.all(
       rows.map(async (row) => {
         const info = await this.inspectOrUndefined(row.Id).catch(() => undefined);
-        return info ? observeContainerInspect(info) : observeContainerSummary(row);
+        return info ? observeContainerInspect(info, this.address) : observeContainerSummary(row, this.address);
       }),
     );
     return observed
@@ -309,16 +328,25 @@ export class DockerDriver implements RuntimeDriver {
     }
   }
 
-  private async create(template: ReplicaTemplate, runtime: DockerRuntimeSpec, replicaId: string, hostPort: number | undefined): Promise<Dockerode.Container> {
+  private async create(
+    template: ReplicaTemplate,
+    runtime: DockerRuntimeSpec,
+    replicaId: string,
+    hostPort: number | undefined,
+    startLabels: Readonly<Record<string, string>>,
+  ): Promise<Dockerode.Container> {
     const bridge = runtime.network === 'bridge';
     const envPort = bridge ? template.port : (hostPort ?? 0);
     const portKey = `${template.port}/tcp`;
+    const resources = template.resources;
     const options: Dockerode.ContainerCreateOptions = {
       name: containerName(template.service, replicaId),
       Image: runtime.image,
       Env: envList(replicaEnv(template, replicaId, envPort)),
       Labels: {
+        ...startLabels,
         ...this.extraLabels,
+        ...(resources === undefined ? {} : { [DOCKER_LABEL.cpus]: String(resources.cpus), [DOCKER_LABEL.memoryMb]: String(resources.memoryMb) }),
         [DOCKER_LABEL.service]: template.service,
         [DOCKER_LABEL.revision]: template.revision,
         [DOCKER_LABEL.replica]: replicaId,
@@ -333,6 +361,7 @@ export class DockerDriver implements RuntimeDriver {
         // Published on loopback only, host port chosen by Docker.
         ...(bridge ? { PortBindings: { [portKey]: [{ HostIp: '127.0.0.1', HostPort: '' }] } } : {}),
         RestartPolicy: { Name: 'no' },
+        ...dockerLimits(resources),
       },
     };
     for (let attempt = 1; ; attempt += 1) {
@@ -344,7 +373,7 @@ export class DockerDriver implements RuntimeDriver {
         }
         // Name taken: a leftover of this replica id. A live one is a duplicate; a dead one is cleared.
         const existing = await this.inspectOrUndefined(options.name ?? '');
-        const observation = existing ? observeContainerInspect(existing) : undefined;
+        const observation = existing ? observeContainerInspect(existing, this.address) : undefined;
         if (observation && observation.state !== 'exited') {
           throw new DockmasterError('DM_ERR_RUNTIME_START', `replica ${template.service}/${replicaId} already runs as container ${observation.id}`, {
             reason: 'duplicate',
@@ -366,17 +395,21 @@ export class DockerDriver implements RuntimeDriver {
     while (Date.now() < deadlineMs) {
       const info = await this.inspectOrUndefined(container.id);
       if (!info) return { kind: 'exited' };
-      const observation = observeContainerInspect(info);
+      const observation = observeContainerInspect(info, this.address);
       if (!observation || observation.state === 'exited') return { kind: 'exited' };
-      const port = observation.origin === undefined ? undefined : Number(new URL(observation.origin).port);
-      if (observation.state === 'running' && port !== undefined && (await canConnect(port, CONNECT_TIMEOUT_MS))) {
+      const url = observation.origin === undefined ? undefined : new URL(observation.origin);
+      const port = url === undefined ? undefined : Number(url.port);
+      const target = url?.hostname.replace(/^\[|\]$/g, '') ?? '127.0.0.1';
+      if (observation.state === 'running' && port !== undefined && (await canConnectTo(target, port, CONNECT_TIMEOUT_MS))) {
         // Something accepts: make sure it is not another process while ours died of EADDRINUSE.
         const after = await this.inspectOrUndefined(container.id);
-        const confirmed = after ? observeContainerInspect(after) : undefined;
+        const confirmed = after ? observeContainerInspect(after, this.address) : undefined;
         if (!after || confirmed?.state !== 'running') return { kind: 'exited' };
         const pid = after.State.Pid;
         const hostNetwork = after.Config.Labels?.[DOCKER_LABEL.network] !== 'bridge';
-        if (hostNetwork && pid !== undefined && pid > 0 && (await portOwnedBy(port, { pidNamespaceOf: pid })) === false) {
+        // /proc tells only about this machine's sockets: skipped for another machine's daemon.
+        const local = isLoopbackAddress(this.address);
+        if (local && hostNetwork && pid !== undefined && pid > 0 && (await portOwnedBy(port, { pidNamespaceOf: pid })) === false) {
           return { kind: 'port-taken' };
         }
         return { kind: 'ready', info: after };
@@ -524,7 +557,7 @@ export class DockerDriver implements RuntimeDriver {
   private async reportStarted(id: string, before: ReplicaObservation | undefined): Promise<void> {
     try {
       const info = await this.inspectOrUndefined(id);
-      const observation = info ? observeContainerInspect(info) : undefined;
+      const observation = info ? observeContainerInspect(info, this.address) : undefined;
       // Anything seen meanwhile (a die event, a re-list) is newer than this inspect.
       if (!observation || observation.state !== 'running' || this.known.get(id) !== before) return;
       this.known.set(id, observation);

@@ -1,5 +1,6 @@
 // Maps Docker's container JSON (list rows, inspect, events) to ReplicaObservation and events. Pure.
 // Only the fields used are typed, so dockerode's types and raw fixtures fit alike.
+import type { ReplicaResources } from '../../model/host.js';
 import { loopbackOrigin } from '../replica-env.js';
 import type { ReplicaObservation, ReplicaRef, ReplicaState, RuntimeHealth } from '../runtime-driver.js';
 
@@ -12,6 +13,14 @@ export const DOCKER_LABEL = {
   /** Host network: the 127.0.0.1 port passed in PORT. Bridge: the container port that is published. */
   port: 'dockmaster.port',
   network: 'dockmaster.network',
+  /** Multi-host driver: the host (a name of dockmaster.yaml) the replica was placed on. */
+  host: 'dockmaster.host',
+  /** Multi-host driver: a number that grows with every start, so of two containers of one replica
+   * id (a host that came back) the newer one is known; the older one is fenced. */
+  generation: 'dockmaster.generation',
+  /** What the replica reserves (its template's resources), for placement after an adoption. */
+  cpus: 'dockmaster.cpus',
+  memoryMb: 'dockmaster.memory-mb',
 } as const;
 
 /** A row of GET /containers/json. */
@@ -104,6 +113,43 @@ function refFromLabels(id: string, labels: Readonly<Record<string, string>> | nu
   return { id, service, revision, replicaId };
 }
 
+/** A label holding a finite number >= 0 (`0.5`, `512`); undefined when absent or malformed. */
+function amountLabel(labels: Readonly<Record<string, string>> | null | undefined, key: string): number | undefined {
+  const text = labels?.[key];
+  if (text === undefined || !/^\d+(\.\d+)?$/.test(text)) return undefined;
+  return Number(text);
+}
+
+/** The optional members read from the multi-host labels: generation and resources (a replica
+ * reserving resources carries both cpus and memory labels). Empty for older containers. */
+function multiHostMembers(labels: Readonly<Record<string, string>> | null | undefined): { generation?: number; resources?: ReplicaResources } {
+  const generationText = labels?.[DOCKER_LABEL.generation];
+  const generation = generationText !== undefined && /^\d+$/.test(generationText) ? Number(generationText) : undefined;
+  const cpus = amountLabel(labels, DOCKER_LABEL.cpus);
+  const memoryMb = amountLabel(labels, DOCKER_LABEL.memoryMb);
+  return {
+    ...(generation === undefined ? {} : { generation }),
+    ...(cpus === undefined || memoryMb === undefined ? {} : { resources: { cpus, memoryMb } }),
+  };
+}
+
+/** 127.0.0.0/8, ::1 and localhost: a daemon whose host-network ports are this machine's. */
+export function isLoopbackAddress(address: string): boolean {
+  return address === 'localhost' || address === '::1' || /^127\.\d+\.\d+\.\d+$/.test(address);
+}
+
+/** `http://ADDRESS:PORT` (IPv6 in brackets); 127.0.0.1 when no address is given. */
+export function originAt(address: string | undefined, port: number): string {
+  if (address === undefined || address === '127.0.0.1') return loopbackOrigin(port);
+  return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+}
+
+/** The origin of a replica: host-network replicas on `address`, bridge ones on the 127.0.0.1
+ * binding (bridge publishes on loopback only). */
+function originOf(labels: Readonly<Record<string, string>> | null | undefined, port: number, address: string | undefined): string {
+  return labels?.[DOCKER_LABEL.network] === 'bridge' ? loopbackOrigin(port) : originAt(address, port);
+}
+
 function portNumber(text: string | undefined): number | undefined {
   if (text === undefined || !/^\d+$/.test(text)) return undefined;
   const port = Number(text);
@@ -122,8 +168,9 @@ function hostPortOf(
 }
 
 /** A list row as an observation; undefined when the container lacks dockmaster's labels. The row
- * has no start time, so startedAtMs is left undefined (inspect has it). */
-export function observeContainerSummary(row: ContainerSummaryLike): ReplicaObservation | undefined {
+ * has no start time, so startedAtMs is left undefined (inspect has it). `address`: where
+ * host-network replicas are reached (default 127.0.0.1). */
+export function observeContainerSummary(row: ContainerSummaryLike, address?: string): ReplicaObservation | undefined {
   const ref = refFromLabels(row.Id, row.Labels);
   if (!ref) return undefined;
   const state = replicaStateOf(row.State);
@@ -134,11 +181,12 @@ export function observeContainerSummary(row: ContainerSummaryLike): ReplicaObser
   return {
     ...ref,
     state,
-    origin: port === undefined || state === 'exited' ? undefined : loopbackOrigin(port),
+    origin: port === undefined || state === 'exited' ? undefined : originOf(row.Labels, port, address),
     exitCode: state === 'exited' ? exitCodeFromStatusText(row.Status) : undefined,
     startedAtMs: undefined,
     runtimeHealth: state === 'exited' ? undefined : healthFromStatusText(row.Status),
     nativeId: row.Id,
+    ...multiHostMembers(row.Labels),
   };
 }
 
@@ -149,8 +197,9 @@ function startedAtMsOf(startedAt: string | undefined): number | undefined {
   return Number.isNaN(ms) ? undefined : ms;
 }
 
-/** An inspect result as an observation; undefined when the container lacks dockmaster's labels. */
-export function observeContainerInspect(info: ContainerInspectLike): ReplicaObservation | undefined {
+/** An inspect result as an observation; undefined when the container lacks dockmaster's labels.
+ * `address`: where host-network replicas are reached (default 127.0.0.1). */
+export function observeContainerInspect(info: ContainerInspectLike, address?: string): ReplicaObservation | undefined {
   const ref = refFromLabels(info.Id, info.Config.Labels);
   if (!ref) return undefined;
   const state = replicaStateOf(info.State.Status);
@@ -161,11 +210,12 @@ export function observeContainerInspect(info: ContainerInspectLike): ReplicaObse
   return {
     ...ref,
     state,
-    origin: port === undefined || state === 'exited' ? undefined : loopbackOrigin(port),
+    origin: port === undefined || state === 'exited' ? undefined : originOf(info.Config.Labels, port, address),
     exitCode: state === 'exited' ? info.State.ExitCode : undefined,
     startedAtMs: startedAtMsOf(info.State.StartedAt),
     runtimeHealth: state === 'exited' ? undefined : runtimeHealthOf(info.State.Health?.Status),
     nativeId: info.Id,
+    ...multiHostMembers(info.Config.Labels),
   };
 }
 
