@@ -43,6 +43,7 @@ import { ProcessDriver } from './runtime/process/process-driver.js';
 import { DockerDriver } from './runtime/docker/docker-driver.js';
 import { MultiHostDriver } from './runtime/multi-host/multi-host-driver.js';
 import { HostsAdminService } from './hosts/hosts-admin.js';
+import { ConsulLeadership } from './hosts/consul-leadership.js';
 
 export interface HostPort {
   readonly host: string;
@@ -120,6 +121,10 @@ export class App {
   private applying: Promise<void> = Promise.resolve();
   /** The hosts of dockmaster.yaml, when it lists some (the Docker runtime spans them). */
   private readonly hostsAdmin: HostsAdminService | undefined;
+  /** Several instances: which services this one drives (consul.leadership in dockmaster.yaml). */
+  private leadership: ConsulLeadership | undefined;
+  /** Services this instance competes for, so removed ones are released. */
+  private readonly contested = new Set<string>();
 
   constructor(options: AppOptions) {
     this.options = options;
@@ -175,6 +180,7 @@ export class App {
       },
       stateStore: this.stateStore,
       configDir: options.configDir,
+      leads: (service) => this.leadership === undefined || this.leadership.isLeader(service),
     });
     const docker = drivers.get('docker');
     if (docker instanceof MultiHostDriver) {
@@ -273,6 +279,9 @@ export class App {
       if (serving.has(id)) continue;
       this.registered.delete(id);
       const [service = '', replicaId = ''] = id.split('/');
+      // A service another instance drives now keeps its registrations: they are that
+      // instance's replicas (it adopted them), not gone.
+      if (this.leadership !== undefined && !this.leadership.isLeader(service)) continue;
       void registrar.deregister(service, replicaId);
     }
   }
@@ -341,6 +350,7 @@ export class App {
   private applyServices(specs: readonly ServiceSpec[]): void {
     this.applying = this.applying
       .then(async () => {
+        this.contestServices(specs);
         await this.manager.apply(specs);
         const policies = new Map(specs.flatMap((spec) => {
           const policy = autoscalePolicyOf(spec);
@@ -353,11 +363,58 @@ export class App {
       .catch((error: unknown) => this.logger.error({ err: (error as Error).message }, 'applying services failed'));
   }
 
+  /** With leadership on: compete for every service of the set, give back the removed ones. */
+  private contestServices(specs: readonly ServiceSpec[]): void {
+    const leadership = this.leadership;
+    if (leadership === undefined) return;
+    const names = new Set(specs.map((s) => s.name));
+    for (const name of names) {
+      if (!this.contested.has(name)) leadership.lead(name);
+      this.contested.add(name);
+    }
+    for (const name of [...this.contested]) {
+      if (names.has(name)) continue;
+      this.contested.delete(name);
+      void leadership.release(name);
+    }
+  }
+
+  /** Creates the leadership of consul.leadership; role changes re-apply the service set. */
+  private startLeadership(consul: NonNullable<GatewayConfig['providers']['consul']>): void {
+    const settings = consul.leadership;
+    const leadership = new ConsulLeadership(
+      {
+        address: consul.address,
+        token: consul.token,
+        datacenter: consul.datacenter,
+        instance: { instanceId: this.instanceId, adminAddress: `${this.options.admin.host}:${this.options.admin.port}` },
+        keyPrefix: settings.keyPrefix,
+        sessionTtlMs: settings.sessionTtlMs,
+        lockDelayMs: settings.lockDelayMs,
+      },
+      { logger: this.logger },
+    );
+    leadership.onChange((service, role, holder) => {
+      const message =
+        role === 'leader'
+          ? `this instance (${this.instanceId}) drives ${service}`
+          : `${service}: ${role}${holder === undefined ? '' : `, driven by ${holder.instanceId} (${holder.adminAddress})`}`;
+      this.logger.info({ service, role, holder: holder?.instanceId }, 'leadership changed');
+      this.events.record({ type: role === 'leader' ? 'service.leader' : 'service.follower', service, message, data: { role, holder: holder?.instanceId } });
+      this.applying = this.applying
+        .then(() => this.manager.leadershipChanged())
+        .catch((error: unknown) => this.logger.error({ err: (error as Error).message }, 'applying a leadership change failed'));
+    });
+    this.leadership = leadership;
+  }
+
   /** Loads the config (a bad one throws ConfigError and nothing starts), then listens. */
   async start(): Promise<{ proxy: AddressInfo; admin: AddressInfo }> {
     this.gateway = withProviderFlags(this.options.gateway ?? (await loadGatewayConfig(this.options.configDir)), this.options.providerFlags);
     if (this.options.stateDir === undefined && this.gateway.stateDir !== undefined) this.stateStore.useDir(this.stateDirFor(this.gateway.stateDir));
     this.outliers.setConfig(this.gateway.passiveHealth);
+    const consulConfig = this.gateway.providers.consul;
+    if (consulConfig?.leadership.enabled === true) this.startLeadership(consulConfig);
     await this.routes.load();
     await this.services.load();
     this.table.build();
@@ -410,6 +467,9 @@ export class App {
       await Promise.all(
         [...this.registered].map((id) => {
           const [service = '', replicaId = ''] = id.split('/');
+          // With leadership, Docker replicas outlive this instance and the next leader adopts
+          // them: their registrations stay, so the other instances keep routing to them.
+          if (this.leadership !== undefined && this.services.get(service)?.runtime.type === 'docker') return Promise.resolve();
           return registrar.deregister(service, replicaId);
         }),
       );
@@ -421,6 +481,8 @@ export class App {
     const drained = await this.proxy.shutdown(drainTimeoutMs);
     await this.applying;
     await this.manager.close();
+    // Stopped driving: give the locks back so another instance takes over at once.
+    await this.leadership?.close();
     await this.prober.close();
     await Promise.all(this.providers.map((p) => p.close()));
     this.autoscaler.close();

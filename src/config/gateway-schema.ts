@@ -50,6 +50,17 @@ export const GatewaySchema = Type.Object(
                     { additionalProperties: false },
                   ),
                 ),
+                leadership: Type.Optional(
+                  Type.Object(
+                    {
+                      enabled: Type.Optional(Type.Boolean()),
+                      sessionTtlMs: Type.Optional(Ms(1_000, 86_400_000)),
+                      lockDelayMs: Type.Optional(Ms(0, 60_000)),
+                      keyPrefix: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$', problem: 'must be a Consul key path like dockmaster or teams/web/dockmaster' })),
+                    },
+                    { additionalProperties: false },
+                  ),
+                ),
               },
               { additionalProperties: false },
             ),
@@ -116,7 +127,12 @@ export function validateGatewayConfig(value: unknown, file: string): GatewayVali
         consul:
           consul === undefined
             ? undefined
-            : { ...CONSUL_DEFAULTS, ...consul, register: { ...CONSUL_DEFAULTS.register, ...consul.register } },
+            : {
+                ...CONSUL_DEFAULTS,
+                ...consul,
+                register: { ...CONSUL_DEFAULTS.register, ...consul.register, ...(consul.leadership?.enabled === true ? { enabled: true } : {}) },
+                leadership: { ...CONSUL_DEFAULTS.leadership, ...consul.leadership },
+              },
       },
       passiveHealth: passive,
       panicThresholdPercent: doc.panicThresholdPercent ?? GATEWAY_DEFAULTS.panicThresholdPercent,

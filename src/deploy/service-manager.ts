@@ -17,6 +17,10 @@ export type ManagerDeps = Omit<ControllerDeps, 'onEndpoints' | 'onTraffic' | 'dr
   readonly onSnapshot: (snapshot: ReadonlyMap<string, readonly Endpoint[]>) => void;
   /** Every service's traffic split (services splitting by replica count are absent). */
   readonly onTraffic: (traffic: ReadonlyMap<string, TrafficSplit>) => void;
+  /** Several instances (Consul leadership): whether this one drives `service` now. Absent: it
+   * drives every service. A service it does not drive has no controller here; its replicas run
+   * under the instance that leads it, and reach this one's routing table through Consul. */
+  readonly leads?: ((service: string) => boolean) | undefined;
 };
 
 export type ManagerCommandResult = ControllerCommandResult | { readonly ok: false; readonly code: 'DM_ERR_SERVICE_UNKNOWN'; readonly message: string };
@@ -30,6 +34,8 @@ export class ServiceManager {
   private readonly traffic = new Map<string, TrafficSplit>();
   private readonly deps: ManagerDeps;
   private readonly unsubscribers: Array<() => void> = [];
+  /** The last whole set applied, re-applied when leadership changes. */
+  private lastSpecs: readonly ServiceSpec[] = [];
   /** Hosts being drained: every controller, new ones too, replaces its replicas there. */
   private readonly evacuating = new Set<string>();
 
@@ -48,10 +54,24 @@ export class ServiceManager {
   }
 
   /** Applies a whole validated set: new services start, changed ones update, missing ones go. */
-  async apply(specs: readonly ServiceSpec[]): Promise<void> {
+  async apply(allSpecs: readonly ServiceSpec[]): Promise<void> {
+    this.lastSpecs = allSpecs;
+    const leads = this.deps.leads;
+    const specs = leads === undefined ? allSpecs : allSpecs.filter((spec) => leads(spec.name));
     const wanted = new Map(specs.map((s) => [s.name, s]));
     const removals: Array<Promise<void>> = [];
     for (const [name, controller] of this.controllers) {
+      if (!wanted.has(name) && allSpecs.some((spec) => spec.name === name)) {
+        // Another instance drives it now: stop driving, leave its replicas running (that
+        // instance adopts them); this instance routes to them through Consul.
+        this.controllers.delete(name);
+        controller.close();
+        this.endpoints.delete(controller);
+        this.setTraffic(name, undefined);
+        this.publish();
+        this.deps.events.record({ type: 'service.follower', service: name, message: `${name} is driven by another instance now; its replicas keep running` });
+        continue;
+      }
       if (!wanted.has(name)) {
         this.controllers.delete(name);
         this.removing.add(controller);
@@ -166,6 +186,12 @@ export class ServiceManager {
 
   list(): ServiceStatus[] {
     return [...this.controllers.values()].map((c) => c.status()).sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  /** Leadership of some service changed: drive the services this instance leads now, stop
+   * driving the others (their replicas stay). */
+  async leadershipChanged(): Promise<void> {
+    await this.apply(this.lastSpecs);
   }
 
   /** Moves every replica off `host` (already cordoned): each service replaces its replicas

@@ -34,6 +34,23 @@ export interface ConsulProviderConfig {
   readonly maxQueriesPerSecond: number;
   readonly burst: number;
   readonly register: ConsulRegisterConfig;
+  readonly leadership: ConsulLeadershipSettings;
+}
+
+/**
+ * Several dockmaster instances in front of one fleet: each service is driven (controller and
+ * autoscaler) by the one instance holding its Consul lock; every instance routes. Enabling it
+ * enables `register` too, so the instances that do not drive a service route to its replicas
+ * through Consul.
+ */
+export interface ConsulLeadershipSettings {
+  readonly enabled: boolean;
+  /** TTL of the instance's Consul session: a crashed leader's services move after this. */
+  readonly sessionTtlMs: number;
+  /** Consul's lock-delay after a session is invalidated (0: off). */
+  readonly lockDelayMs: number;
+  /** Locks are `<keyPrefix>/leader/<service>`. */
+  readonly keyPrefix: string;
 }
 
 export interface PassiveHealthConfig {
@@ -105,6 +122,7 @@ export const CONSUL_DEFAULTS = {
   maxQueriesPerSecond: 5,
   burst: 10,
   register: { enabled: false, checkIntervalMs: 1_000, deregisterCriticalAfterMs: 60_000 },
+  leadership: { enabled: false, sessionTtlMs: 10_000, lockDelayMs: 15_000, keyPrefix: 'dockmaster' },
 } as const;
 
 export const DOCKER_PROVIDER_DEFAULTS = { labelPrefix: 'dockmaster' } as const;

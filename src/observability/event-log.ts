@@ -10,6 +10,9 @@ export type EventType =
   | 'replica.adopted'
   | 'health.changed'
   | 'service.applied'
+  /** service.leader: this instance drives the service now; service.follower: another does */
+  | 'service.leader'
+  | 'service.follower'
   | 'service.removed'
   | 'service.scaled'
   | 'endpoint.ejected'
