@@ -19,7 +19,7 @@ import { normalizeTarget } from './normalize-path.js';
 import { filterResponseHeaders, isIdempotent, prepareRequestHeaders, type PreparedRequest } from './headers.js';
 import { canonicalAddress, type PeerMatcher } from './trusted-proxies.js';
 import { classifyUpstreamError, type ClassifiedError } from './upstream-errors.js';
-import { DEFAULT_RETRY_BUDGET, retryAllowed, shouldRetry, type RetryBudgetPolicy } from './retry-policy.js';
+import { DEFAULT_RETRY_BUDGET, retryAllowed, shouldRetry, spendsRetryBudget, type RetryBudgetPolicy } from './retry-policy.js';
 import { UpstreamPools } from './upstream-pools.js';
 import { LazyBody } from './lazy-body.js';
 import { sendError } from './error-response.js';
@@ -788,7 +788,7 @@ class Forwarding implements Dispatcher.DispatchHandler, HeldRequest {
         idempotent: this.idempotent,
       });
       if (verdict.retry) {
-        if (retryAllowed(this.proxy.requestsInFlight, this.proxy.retriesInFlight, this.proxy.deps.retryBudget)) {
+        if (!spendsRetryBudget(verdict) || retryAllowed(this.proxy.requestsInFlight, this.proxy.retriesInFlight, this.proxy.deps.retryBudget)) {
           this.proxy.deps.metrics.retriesTotal.inc({ route: route.name, service, reason: verdict.reason });
           if (!this.isRetry) {
             this.isRetry = true;

@@ -33,6 +33,17 @@ export interface RetryBudgetPolicy {
 
 export const DEFAULT_RETRY_BUDGET: RetryBudgetPolicy = { budgetPercent: 20, minRetriesInFlight: 3 };
 
+/**
+ * Whether a retry of this verdict spends the budget. A refused connect sent nothing: the endpoint
+ * is gone (a replica that exited, a host that died), not overloaded, so trying the next one adds
+ * no load a storm is made of; without this, the burst of refusals right after a host dies (before
+ * passive health ejects its endpoints) exhausts the budget and fails requests that another
+ * endpoint would answer. Resets, which may come from an overloaded upstream, count.
+ */
+export function spendsRetryBudget(verdict: Extract<RetryVerdict, { retry: true }>): boolean {
+  return verdict.reason !== 'connect';
+}
+
 /** Same rule as Envoy's retry budget: allowed while retries in flight stay under
  * max(minRetriesInFlight, budgetPercent% of requests in flight). */
 export function retryAllowed(requestsInFlight: number, retriesInFlight: number, policy: RetryBudgetPolicy): boolean {

@@ -19,8 +19,9 @@ export interface SimulatedHost {
 export interface DockerHosts {
   readonly hosts: readonly SimulatedHost[];
   get(name: string): SimulatedHost;
-  /** SIGKILL the host's daemon, its shims and its containers' processes. */
-  kill(name: string): Promise<void>;
+  /** SIGKILL the host's daemon, its shims and its containers' processes, at once; resolves with
+   * the time (epoch ms) the signals were sent, once they are all gone. */
+  kill(name: string): Promise<number>;
   /** Start the host's daemon again on the same socket and roots; resolves once it answers. */
   restart(name: string): Promise<void>;
   /** SIGSTOP the daemon: pings and API calls hang until resume(); containers keep running. */

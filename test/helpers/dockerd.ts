@@ -38,11 +38,11 @@ export interface PrivateDockerd {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<void>;
   /** Starts the daemon again on the same roots and waits until it answers. */
   start(): Promise<void>;
-  /** A machine losing power: SIGKILLs the daemon (its containerd dies with it), then every process
-   * of its containers and their containerd shims, which would keep the containers running
-   * otherwise. Only this daemon's processes. start() brings the daemon back; it finds its
-   * containers dead. */
-  kill(): Promise<void>;
+  /** A machine losing power: SIGKILLs the daemon (its containerd dies with it), every process of
+   * its containers and their containerd shims (which would keep the containers running
+   * otherwise) at once. Only this daemon's processes. start() brings the daemon back; it finds its
+   * containers dead. Resolves with the time (epoch ms) the signals were sent. */
+  kill(): Promise<number>;
   /** SIGSTOP: the daemon answers nothing (requests hang) while its containers keep running. */
   pause(): void;
   /** SIGCONT after pause(). */
@@ -166,10 +166,10 @@ function pidsWhere(match: (pid: number) => boolean): number[] {
   return pids;
 }
 
-/** When the daemon cannot be started to remove its containers: SIGKILL the processes of its
- * containers (found by their cgroup, named after the container id) and its shims (found by their
- * containerd address, which holds this daemon's unique folder). Only this daemon's processes. */
-async function killLeftovers(dir: string): Promise<void> {
+/** The processes of this daemon's containers (found by their cgroup, named after the container
+ * id) and its containerd shims (found by their containerd address, which holds this daemon's
+ * unique folder). Only this daemon's processes. */
+function leftoverPids(dir: string): number[] {
   let ids: string[] = [];
   try {
     ids = readdirSync(join(dir, 'data', 'containers')).filter((id) => /^[0-9a-f]{64}$/.test(id));
@@ -183,15 +183,25 @@ async function killLeftovers(dir: string): Promise<void> {
     return ids.some((id) => cgroup.includes(`docker/${id}`) || cgroup.includes(`docker-${id}.scope`));
   };
   const isShim = (pid: number): boolean => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(address);
-  const victims = [...pidsWhere(inContainer), ...pidsWhere(isShim)];
-  for (const pid of victims) {
+  return [...pidsWhere(inContainer), ...pidsWhere(isShim)];
+}
+
+/** SIGKILL to every pid (gone ones skipped), then wait (bounded) until none runs. */
+async function killPids(pids: readonly number[]): Promise<void> {
+  for (const pid of pids) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
       // Gone meanwhile.
     }
   }
-  for (let i = 0; victims.some(pidRunning) && i < 100; i++) await delay(20);
+  for (let i = 0; pids.some(pidRunning) && i < 100; i++) await delay(20);
+}
+
+/** When the daemon cannot be started to remove its containers, or after a kill: SIGKILL whatever
+ * of its containers and shims still runs. */
+async function killLeftovers(dir: string): Promise<void> {
+  await killPids(leftoverPids(dir));
 }
 
 /** Mount points at or under dir, deepest first (from /proc/self/mountinfo; octal escapes decoded). */
@@ -221,19 +231,34 @@ function unmountAll(dir: string): void {
   }
 }
 
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  // Last resort if a test run dies without destroy(): do not leave a daemon running. Its
-  // containers (live-restore) and folder stay; a later destroy() is not possible then.
+  // Last resort if a run dies without destroy() (a bench stopped by Ctrl-C, a crash): synchronous,
+  // as 'exit' handlers must be. Kills each daemon with its shims and containers' processes,
+  // waits for them (at most 3 s), unmounts what they left and removes their folders.
   process.once('exit', () => {
-    for (const d of live) {
-      if (d.pid === undefined) continue;
+    const daemons = [...live];
+    const victims: number[] = [];
+    for (const d of daemons) {
+      if (d.pid !== undefined) victims.push(d.pid);
+      victims.push(...leftoverPids(d.dir));
+    }
+    for (const pid of victims) {
       try {
-        process.kill(d.pid, 'SIGKILL');
+        process.kill(pid, 'SIGKILL');
       } catch {
         // Already gone.
       }
+    }
+    for (let i = 0; victims.some(pidRunning) && i < 150; i++) sleepSync(20);
+    for (const d of daemons) {
+      unmountAll(d.dir);
+      rmSync(d.dir, { recursive: true, force: true });
     }
   });
 }
@@ -368,8 +393,18 @@ export async function startDockerd(name: string, options: StartDockerdOptions = 
     stop,
     start,
     async kill() {
+      // Power lost: the daemon, its shims and its containers' processes die together (found
+      // first, then one SIGKILL each), so the containers stop answering when the engine does.
+      const victims = leftoverPids(dir);
+      const killedAtMs = Date.now();
+      child?.kill('SIGKILL');
+      const shimsAndContainers = killPids(victims);
+      // The daemon's exit is reported later, so stop() still sees it and waits for its containerd.
       await stop('SIGKILL');
+      await shimsAndContainers;
+      // A container started while the pids were listed.
       await killLeftovers(dir);
+      return killedAtMs;
     },
     pause() {
       if (child === undefined || pausedNow) return;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classifyUpstreamError } from '../../../src/proxy/upstream-errors.js';
-import { DEFAULT_RETRY_BUDGET, retryAllowed, shouldRetry } from '../../../src/proxy/retry-policy.js';
+import { DEFAULT_RETRY_BUDGET, retryAllowed, shouldRetry, spendsRetryBudget } from '../../../src/proxy/retry-policy.js';
 
 describe('classifyUpstreamError', () => {
   it.each([
@@ -43,5 +43,12 @@ describe('retryAllowed', () => {
     [100, 20, false],
   ])('with %d requests and %d retries in flight: %s', (requests, retries, expected) => {
     expect(retryAllowed(requests, retries, DEFAULT_RETRY_BUDGET)).toBe(expected);
+  });
+});
+
+describe('spendsRetryBudget', () => {
+  it('a refused connect (nothing sent: the endpoint is gone) does not spend the budget; a reset does', () => {
+    expect(spendsRetryBudget({ retry: true, reason: 'connect' })).toBe(false);
+    expect(spendsRetryBudget({ retry: true, reason: 'reset' })).toBe(true);
   });
 });
