@@ -2,8 +2,7 @@
 // destroy, a blocking read of one KV key, KV acquire / release; conventions as in
 // src/registry/consul/consul-client.ts. I/O (HTTP to Consul).
 import { EventEmitter } from 'node:events';
-import Consul from 'consul';
-import { ConsulCallError, contextFor, describe, goDuration, type BlockingRead, type ConsulConnection, type WriteOptions } from '../registry/consul/consul-client.js';
+import { ConsulCallError, consulClientFor, contextFor, describe, goDuration, type BlockingRead, type ConsulConnection, type WriteOptions } from '../registry/consul/consul-client.js';
 import { parseIndexHeader } from '../registry/consul/blocking-index.js';
 
 export interface SessionRequest {
@@ -62,17 +61,7 @@ export class ConsulLockApi {
   private readonly client: RawClient;
 
   constructor(connection: ConsulConnection) {
-    const url = new URL(connection.address);
-    const secure = url.protocol === 'https:';
-    const defaults: RequestOptions = {};
-    if (connection.token !== undefined && connection.token !== '') defaults.token = connection.token;
-    if (connection.datacenter !== undefined && connection.datacenter !== '') defaults.dc = connection.datacenter;
-    this.client = new Consul({
-      host: url.hostname,
-      port: url.port === '' ? (secure ? 443 : 8500) : Number(url.port),
-      secure,
-      defaults,
-    }) as unknown as RawClient;
+    this.client = consulClientFor(connection) as RawClient;
   }
 
   /** `PUT /v1/session/create`; the new session's ID. */

@@ -98,21 +98,22 @@ export function contextFor(signal: AbortSignal | undefined): { ctx: EventEmitter
   return { ctx, release: () => signal.removeEventListener('abort', onAbort) };
 }
 
+/** The `consul` npm client for an address (http or https, default port 8500 or 443), with the
+ * token and datacenter sent on every request; callers type it with the methods they use. */
+export function consulClientFor(connection: ConsulConnection): unknown {
+  const url = new URL(connection.address);
+  const secure = url.protocol === 'https:';
+  const defaults: { token?: string; dc?: string } = {};
+  if (connection.token !== undefined && connection.token !== '') defaults.token = connection.token;
+  if (connection.datacenter !== undefined && connection.datacenter !== '') defaults.dc = connection.datacenter;
+  return new Consul({ host: url.hostname, port: url.port === '' ? (secure ? 443 : 8500) : Number(url.port), secure, defaults });
+}
+
 export class ConsulApi {
   private readonly client: RawClient;
 
   constructor(connection: ConsulConnection) {
-    const url = new URL(connection.address);
-    const secure = url.protocol === 'https:';
-    const defaults: RequestOptions = {};
-    if (connection.token !== undefined && connection.token !== '') defaults.token = connection.token;
-    if (connection.datacenter !== undefined && connection.datacenter !== '') defaults.dc = connection.datacenter;
-    this.client = new Consul({
-      host: url.hostname,
-      port: url.port === '' ? (secure ? 443 : 8500) : Number(url.port),
-      secure,
-      defaults,
-    }) as unknown as RawClient;
+    this.client = consulClientFor(connection) as RawClient;
   }
 
   /** `GET /v1/health/service/:name?passing`, blocking. */
