@@ -34,6 +34,9 @@ export function formatService(s: ServiceView, nowMs: number): string {
     const inMs = Math.max(0, s.crashBackoff.nextStartAtMs - nowMs);
     head.push(`backoff:   ${s.crashBackoff.consecutiveCrashes} crashes in a row, next start in ${Math.ceil(inMs / 1000)} s`);
   }
+  if (s.pending !== undefined) {
+    head.push(`pending:   a replica waits ${Math.round(Math.max(0, nowMs - s.pending.sinceMs) / 1000)} s for a host: ${s.pending.reason}`);
+  }
   for (const p of s.providers) {
     if (p.stale) head.push(`provider:  ${p.provider} STALE (serving its last good endpoints): ${p.lastError ?? ''}`);
   }

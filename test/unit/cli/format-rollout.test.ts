@@ -96,6 +96,13 @@ describe('status with rollouts', () => {
     expect(text).toContain(`\n\n${formatRollout(PAUSED_CANARY, NOW_MS)}`);
   });
 
+  it('shows a replica waiting for a host, with how long and the placement reason', () => {
+    const reason = 'no host fits: node-a cordoned; node-b needs 1.5 cpus (1.25 free)';
+    const text = formatService({ ...serviceView('db', undefined), pending: { reason, sinceMs: NOW_MS - 7_000 } }, NOW_MS);
+    expect(text).toContain(`pending:   a replica waits 7 s for a host: ${reason}`);
+    expect(formatService(serviceView('db', undefined), NOW_MS)).not.toContain('pending:');
+  });
+
   it('shows no stable line and no rollout block for a service that never rolled', () => {
     const text = formatService(serviceView('db', undefined), NOW_MS);
     expect(text).not.toContain('stable:');
