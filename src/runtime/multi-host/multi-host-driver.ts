@@ -45,6 +45,10 @@ export interface MultiHostDriverOptions {
   /** The client of a host; default from its endpoint and TLS files (dockerClientFor). */
   readonly dockerFor?: (entry: DockerHostEntry) => Dockerode;
   readonly nowMs?: () => number;
+  /** A full list of a host at most this old answers list() for any service (events keep it
+   * current in between), so S services re-listing every 5 s cost one list per host, not S.
+   * Default 5000 (the controllers' resync interval); 0 lists on every call. */
+  readonly listReuseMs?: number;
 }
 
 interface HostRecord {
@@ -56,8 +60,10 @@ interface HostRecord {
   /** Set while a host back from lost has its old containers fenced: it lists and takes nothing. */
   recovering: Promise<void> | undefined;
   readonly cache: HostReplicaCache;
-  /** The full list in flight, shared by callers that need the host listed once. */
-  listing: Promise<void> | undefined;
+  /** The full list in flight, shared by every caller meanwhile. */
+  listing: Promise<boolean> | undefined;
+  /** When the last full list of the host was applied (0: never, or forgotten since). */
+  fullListAtMs: number;
   /** Container ids whose events are not passed on (fenced, or reported lost already). */
   readonly silenced: Set<string>;
   /** Aborted when the host is lost: starts and stops waiting on it give up; renewed on return. */
@@ -65,6 +71,7 @@ interface HostRecord {
 }
 
 const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const DEFAULT_LIST_REUSE_MS = 5_000;
 
 export class MultiHostDriver implements RuntimeDriver {
   readonly kind = 'docker' as const;
@@ -75,6 +82,7 @@ export class MultiHostDriver implements RuntimeDriver {
   private readonly watcher: HostWatcher;
   private readonly listTimeoutMs: number;
   private readonly nowMs: () => number;
+  private readonly listReuseMs: number;
   /** Starts placed but not finished, so concurrent starts count each other. */
   private readonly reservations = new Set<Allocation>();
   /** Replicas taken out with a lost host, by `service/replicaId`, to report where they moved. */
@@ -90,6 +98,7 @@ export class MultiHostDriver implements RuntimeDriver {
     this.logger = options.logger.child({ runtime: 'multi-host' });
     this.hub = new EventHub(this.logger);
     this.nowMs = options.nowMs ?? Date.now;
+    this.listReuseMs = options.listReuseMs ?? DEFAULT_LIST_REUSE_MS;
     if (options.hosts.length === 0) throw new DockmasterError('DM_ERR_CONFIG_INVALID', 'multi-host driver: no hosts');
     const watched = [];
     for (const spec of options.hosts) {
@@ -112,6 +121,7 @@ export class MultiHostDriver implements RuntimeDriver {
         sinceMs: this.nowMs(),
         recovering: undefined,
         cache: new HostReplicaCache(),
+        fullListAtMs: 0,
         listing: undefined,
         silenced: new Set(),
         lost: new AbortController(),
@@ -223,6 +233,9 @@ export class MultiHostDriver implements RuntimeDriver {
       return;
     }
     const lostSignal = host.lost.signal;
+    // Docker sends no event for "stop asked": the cache says so itself, so a list answered
+    // from it (listReuseMs) shows the replica stopping, as a fresh list would.
+    host.cache.update(parsed.innerId, (o) => (o.state === 'exited' ? o : { ...o, state: 'stopping' }));
     try {
       await untilLost(host.driver.stop(parsed.innerId, graceMs), lostSignal, () => `host ${host.spec.name} was lost`);
     } catch (err) {
@@ -338,13 +351,26 @@ export class MultiHostDriver implements RuntimeDriver {
 
   // ---- listing ----
 
+  /**
+   * The host's replicas, current, into its cache: answered from a full list at most listReuseMs
+   * old, else by one full list shared by every caller meanwhile. True when the host answered.
+   */
+  private refresh(h: HostRecord, _service: string | undefined): Promise<boolean> {
+    if (h.health === 'up' && h.recovering === undefined && h.cache.listed && this.nowMs() - h.fullListAtMs < this.listReuseMs) return Promise.resolve(true);
+    h.listing ??= this.listHost(h, undefined).finally(() => {
+      h.listing = undefined;
+    });
+    return h.listing;
+  }
+
   /** Lists the host when it may answer, into its cache. True when it answered. */
-  private async refresh(h: HostRecord, service: string | undefined): Promise<boolean> {
+  private async listHost(h: HostRecord, service: string | undefined): Promise<boolean> {
     if (h.health === 'lost' || h.recovering !== undefined) return false;
     // A host not answering keeps its last list; one never listed is tried (at startup every host
     // is not yet heard from).
     if (h.health !== 'up' && h.cache.listed) return false;
     const token = h.cache.beginList();
+    const listedFromMs = this.nowMs();
     const result = await withTimeout(h.driver.list(service), this.listTimeoutMs).catch((err: unknown) => {
       this.logger.debug({ host: h.spec.name, err: (err as Error).message }, 'host list failed; using what was known');
       return undefined;
@@ -352,18 +378,13 @@ export class MultiHostDriver implements RuntimeDriver {
     if (result === undefined || (h.health as HostHealthState) === 'lost' || h.recovering !== undefined) return false;
     // Containers being fenced stay out; once a full list no longer shows one, it is gone for good.
     if (service === undefined) for (const id of h.silenced) if (!result.some((o) => o.id === id)) h.silenced.delete(id);
-    h.cache.applyList(token, result.filter((o) => !h.silenced.has(o.id)), service);
+    if (h.cache.applyList(token, result.filter((o) => !h.silenced.has(o.id)), service) && service === undefined) h.fullListAtMs = listedFromMs;
     this.watcher.signOfLife(h.spec.name);
     return true;
   }
 
   private listOnce(h: HostRecord): Promise<void> {
-    h.listing ??= this.refresh(h, undefined)
-      .then(() => undefined)
-      .finally(() => {
-        h.listing = undefined;
-      });
-    return h.listing;
+    return this.refresh(h, undefined).then(() => undefined);
   }
 
   // ---- host changes ----

@@ -9,6 +9,7 @@ import { DockmasterError } from '../../../src/errors.js';
 import type { HostSpec } from '../../../src/model/host.js';
 import { createLogger } from '../../../src/observability/logger.js';
 import { MultiHostDriver } from '../../../src/runtime/multi-host/multi-host-driver.js';
+import { dockerClientFor } from '../../../src/runtime/multi-host/docker-client.js';
 import type { HostEvent } from '../../../src/runtime/multi-host/host-events.js';
 import { templateRevision } from '../../../src/runtime/revision.js';
 import type { ReplicaObservation, ReplicaTemplate, RuntimeEvent } from '../../../src/runtime/runtime-driver.js';
@@ -166,6 +167,51 @@ describe.skipIf(skip)('multi-host driver over three Docker daemons: placement, h
       ['b', { cpus: 0.5, memoryMb: 128, replicas: 2 }, 2],
       ['c', { cpus: 0.5, memoryMb: 128, replicas: 2 }, 2],
     ]);
+  });
+
+  it('answers the lists of many services from one full list per host while it is fresh (listReuseMs), and lists again after', async () => {
+    const calls = new Map<string, number>();
+    const counting = (reuseMs: number): MultiHostDriver =>
+      new MultiHostDriver({
+        hosts: hostSpecs(),
+        logger: silent,
+        labels: { [TEST_RUN_LABEL]: `${runId}-lists` },
+        hostCheckIntervalMs: CHECK_INTERVAL_MS,
+        hostDownAfterMs: HOST_DOWN_AFTER_MS,
+        listReuseMs: reuseMs,
+        dockerFor: (entry) => {
+          const docker = dockerClientFor(entry);
+          const listContainers = docker.listContainers.bind(docker);
+          docker.listContainers = ((options?: object) => {
+            calls.set(entry.name, (calls.get(entry.name) ?? 0) + 1);
+            return listContainers(options ?? {});
+          }) as typeof docker.listContainers;
+          return docker;
+        },
+      });
+    const reusing = counting(60_000);
+    try {
+      await eventually(() => expect(reusing.hosts().map((h) => h.state)).toEqual(['up', 'up', 'up']), { timeoutMs: 10_000 });
+      await reusing.list();
+      const after = new Map(calls);
+      // Twenty services re-listing at once cost no Docker call: the full lists are fresh.
+      await Promise.all(Array.from({ length: 20 }, (_, i) => reusing.list(`svc-${i}`)));
+      expect(calls).toEqual(after);
+    } finally {
+      await reusing.close();
+    }
+    calls.clear();
+    const listing = counting(0);
+    try {
+      await eventually(() => expect(listing.hosts().map((h) => h.state)).toEqual(['up', 'up', 'up']), { timeoutMs: 10_000 });
+      await listing.list();
+      const before = [...calls.values()].reduce((a, b) => a + b, 0);
+      for (let i = 0; i < 3; i++) await listing.list(`svc-${i}`);
+      // Without reuse every call lists every host.
+      expect([...calls.values()].reduce((a, b) => a + b, 0) - before).toBe(3 * ZONES.length);
+    } finally {
+      await listing.close();
+    }
   });
 
   it('places nothing on a cordoned host, even the one placement would pick first', async () => {
