@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { runBench } from './bench-main.js';
 import { atExit, installCleanup, logTail } from './children.js';
 import { dockmasterAvailable, dockmasterEntry } from './dockmaster.js';
 import { COLD_SERVICE, startAutoscaleGateway, STEP_SERVICE, type AutoscaleGateway } from './autoscale-gateway.js';
@@ -181,19 +182,7 @@ async function measureRound(gateway: AutoscaleGateway, round: number, settings: 
   };
 }
 
-async function main(): Promise<number> {
-  let parsed: ReturnType<typeof parseAutoscaleSettings>;
-  try {
-    parsed = parseAutoscaleSettings(process.argv.slice(2), process.env);
-  } catch (err) {
-    process.stderr.write(`bench:autoscale: ${(err as Error).message}\n${AUTOSCALE_USAGE}\n`);
-    return 2;
-  }
-  if (parsed === 'help') {
-    process.stdout.write(`${AUTOSCALE_USAGE}\n`);
-    return 0;
-  }
-  const settings = parsed;
+async function main(settings: Exclude<ReturnType<typeof parseAutoscaleSettings>, 'help'>): Promise<number> {
   if (!dockmasterAvailable()) {
     process.stderr.write(`bench:autoscale: ${dockmasterEntry()} does not exist (build it with npm run build)\n`);
     return 1;
@@ -271,10 +260,4 @@ async function main(): Promise<number> {
   return failures.length === 0 && results.length > 0 ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`bench:autoscale: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBench('bench:autoscale', AUTOSCALE_USAGE, parseAutoscaleSettings, main);

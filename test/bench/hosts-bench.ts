@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Dockerode from 'dockerode';
 import { startDockerHosts, type DockerHosts } from '../helpers/docker-hosts.js';
 import { privateDockerdUnavailable } from '../helpers/dockerd.js';
+import { runBench } from './bench-main.js';
 import { atExit, installCleanup, logTail } from './children.js';
 import { dockmasterAvailable, dockmasterEntry } from './dockmaster.js';
 import { DEMO_IMAGE, type ConfigHost, type DockerServiceOptions } from './hosts-config.js';
@@ -223,19 +224,7 @@ function placementSection(settings: HostsBenchSettings): string[] {
   ];
 }
 
-async function main(): Promise<number> {
-  let parsed: ReturnType<typeof parseHostsSettings>;
-  try {
-    parsed = parseHostsSettings(process.argv.slice(2), process.env);
-  } catch (err) {
-    process.stderr.write(`bench:hosts: ${(err as Error).message}\n${HOSTS_USAGE}\n`);
-    return 2;
-  }
-  if (parsed === 'help') {
-    process.stdout.write(`${HOSTS_USAGE}\n`);
-    return 0;
-  }
-  const settings = parsed;
+async function main(settings: Exclude<ReturnType<typeof parseHostsSettings>, 'help'>): Promise<number> {
   const loadAtStart = loadAverage();
   const cancelDeadline = installCleanup((300 + settings.rounds * 120) * 1000);
   const placement = placementSection(settings);
@@ -336,10 +325,4 @@ async function main(): Promise<number> {
   return failures.length === 0 ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`bench:hosts: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBench('bench:hosts', HOSTS_USAGE, parseHostsSettings, main);

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runBench } from './bench-main.js';
 import { BACKEND_BODY } from './backend-body.js';
 import { atExit, installCleanup, isRunning, logTail, pollUntil, probe } from './children.js';
 import { dockmasterAvailable, dockmasterEntry, startDockmaster } from './dockmaster.js';
@@ -114,19 +115,7 @@ function describeMachine(): string {
   return `${cores.length} cores (${model}), ${memGiB} GiB, Linux ${release()}, node ${process.version}`;
 }
 
-async function main(): Promise<number> {
-  let parsed: ReturnType<typeof parseSettings>;
-  try {
-    parsed = parseSettings(process.argv.slice(2), process.env);
-  } catch (err) {
-    process.stderr.write(`bench: ${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (parsed === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  const settings = parsed;
+async function main(settings: Exclude<ReturnType<typeof parseSettings>, 'help'>): Promise<number> {
   const perRunS = settings.warmupS + settings.durationS + 35;
   const cancelDeadline = installCleanup((120 + settings.targets.length * 60 + settings.rounds * settings.targets.length * perRunS) * 1000);
   const workDir = mkdtempSync(join(tmpdir(), 'dockmaster-bench-'));
@@ -232,10 +221,4 @@ async function main(): Promise<number> {
   return failures.length === 0 ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBench('bench', USAGE, parseSettings, main);

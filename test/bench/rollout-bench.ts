@@ -10,6 +10,7 @@ import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { runBench } from './bench-main.js';
 import { atExit, installCleanup, logTail } from './children.js';
 import { dockmasterAvailable, dockmasterEntry } from './dockmaster.js';
 import { HEALTH, REPLICAS, startGateway, type Gateway, type ServiceView } from './rollout-gateway.js';
@@ -161,19 +162,7 @@ async function measureRollout(gateway: Gateway, scenario: Scenario, round: numbe
   }
 }
 
-async function main(): Promise<number> {
-  let parsed: ReturnType<typeof parseRolloutSettings>;
-  try {
-    parsed = parseRolloutSettings(process.argv.slice(2), process.env);
-  } catch (err) {
-    process.stderr.write(`bench:rollout: ${(err as Error).message}\n${ROLLOUT_USAGE}\n`);
-    return 2;
-  }
-  if (parsed === 'help') {
-    process.stdout.write(`${ROLLOUT_USAGE}\n`);
-    return 0;
-  }
-  const settings = parsed;
+async function main(settings: Exclude<ReturnType<typeof parseRolloutSettings>, 'help'>): Promise<number> {
   if (!dockmasterAvailable()) {
     process.stderr.write(`bench:rollout: ${dockmasterEntry()} does not exist (build it with npm run build)\n`);
     return 1;
@@ -273,10 +262,4 @@ async function main(): Promise<number> {
   return failures.length === 0 ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`bench:rollout: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBench('bench:rollout', ROLLOUT_USAGE, parseRolloutSettings, main);
