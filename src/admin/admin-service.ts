@@ -1,7 +1,7 @@
 // What the admin API can do, as one interface; the fastify routes call only this. Pure types.
 import type { Registry } from 'prom-client';
 import type { ConfigProblem, ErrorCode } from '../errors.js';
-import type { HostCapacity } from '../model/host.js';
+import type { HostReplica, HostView } from '../model/host-view.js';
 import type { RouteSpec } from '../model/route.js';
 import type { ServiceSpec } from '../model/service.js';
 import type { RevisionView, ServiceStatus } from '../deploy/service-controller.js';
@@ -85,39 +85,21 @@ export interface ServicesAdmin {
 }
 
 /** One replica placed on a host. */
-export interface HostReplicaView {
-  readonly service: string;
-  readonly replicaId: string;
-  readonly revision: string;
-}
+export type HostReplicaView = HostReplica;
 
-/** A Docker host of dockmaster.yaml as `GET /v1/hosts` shows it. */
-export interface HostStatusView {
-  readonly name: string;
-  /** Where its host-network replicas are reached. */
-  readonly address: string;
-  /** `unix:///var/run/docker.sock`, `tcp://10.0.0.5:2376`; undefined: the local daemon
-   * (DOCKER_HOST or its default socket). */
+/**
+ * A Docker host of dockmaster.yaml as `GET /v1/hosts` shows it: the runtime's HostView (whether
+ * it answers, since when, capacity, what is allocated) with the admin layer's drain state, its
+ * replicas listed with their revisions. `dockerEndpoint` undefined: the local daemon.
+ */
+export type HostStatusView = Pick<HostView, 'name' | 'address' | 'reachable' | 'lost' | 'sinceMs' | 'cordoned' | 'capacity' | 'labels' | 'allocated'> & {
   readonly dockerEndpoint?: string | undefined;
-  /** Answered its last ping. */
-  readonly reachable: boolean;
-  /** Answered nothing for hostDownAfterMs: its replicas are being (or were) replaced elsewhere.
-   * Not reachable and not lost: it missed pings, but for less than hostDownAfterMs. */
-  readonly lost: boolean;
-  /** When the host entered its current state (reachable, unreachable or lost), epoch ms. */
-  readonly sinceMs: number;
-  /** No new replica is placed here. */
-  readonly cordoned: boolean;
   /** Its replicas are being moved off (a drain cordons the host too). */
   readonly draining: boolean;
-  readonly capacity: HostCapacity;
-  readonly labels: Readonly<Record<string, string>>;
-  /** What the replicas on it reserve. */
-  readonly allocated: { readonly cpus: number; readonly memoryMb: number; readonly replicas: number };
   readonly replicas: readonly HostReplicaView[];
   /** Why the host is unreachable (the last ping's error), when it is not. */
   readonly lastError?: string | undefined;
-}
+};
 
 export type HostCommand = 'cordon' | 'uncordon' | 'drain';
 

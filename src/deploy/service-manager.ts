@@ -59,9 +59,10 @@ export class ServiceManager {
     const leads = this.deps.leads;
     const specs = leads === undefined ? allSpecs : allSpecs.filter((spec) => leads(spec.name));
     const wanted = new Map(specs.map((s) => [s.name, s]));
+    const named = new Set(allSpecs.map((s) => s.name));
     const removals: Array<Promise<void>> = [];
     for (const [name, controller] of this.controllers) {
-      if (!wanted.has(name) && allSpecs.some((spec) => spec.name === name)) {
+      if (!wanted.has(name) && named.has(name)) {
         // Another instance drives it now: stop driving, leave its replicas running (that
         // instance adopts them); this instance routes to them through Consul.
         this.controllers.delete(name);

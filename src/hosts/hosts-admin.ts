@@ -71,17 +71,18 @@ export class HostsAdminService implements HostsAdmin {
     if (!this.deps.driver.hosts().some((h) => h.name === name)) {
       return { ok: false, code: 'DM_ERR_HOST_UNKNOWN', message: `no host named '${name}' in dockmaster.yaml` };
     }
+    let view: HostView;
     let message: string;
     if (command === 'cordon') {
-      this.deps.driver.cordon(name);
+      view = this.deps.driver.cordon(name);
       message = `host ${name} cordoned: no new replica is placed on it`;
     } else if (command === 'uncordon') {
-      this.deps.driver.uncordon(name);
+      view = this.deps.driver.uncordon(name);
       if (this.draining.delete(name)) this.deps.manager.stopEvacuating(name);
       this.deps.manager.hostsChanged();
       message = `host ${name} uncordoned: replicas may be placed on it again`;
     } else {
-      this.deps.driver.cordon(name);
+      view = this.deps.driver.cordon(name);
       if (!this.draining.has(name)) {
         this.draining.set(name, { drained: false });
         this.deps.manager.evacuate(name);
@@ -91,9 +92,7 @@ export class HostsAdminService implements HostsAdmin {
     }
     this.deps.logger.info({ host: name, command }, message);
     this.deps.events.record({ type: `host.${command === 'drain' ? 'draining' : `${command}ed`}`, message, data: { host: name } });
-    const host = this.get(name);
-    if (host === undefined) return { ok: false, code: 'DM_ERR_HOST_UNKNOWN', message: `no host named '${name}' in dockmaster.yaml` };
-    return { ok: true, message, host };
+    return { ok: true, message, host: hostStatusView(view, this.draining.has(name)) };
   }
 
   close(): void {
